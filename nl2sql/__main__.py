@@ -1,0 +1,91 @@
+"""python -m nl2sql "How many employees are there?" --schema examples/company.sql --run
+
+Prints the SQL for a question (in --dialect), any validation or grounding problems, and with --run
+the query's result on the schema (DDL + INSERTs) or on a --db SQLite file opened read-only.
+Bad input gives a one-line error and exit status 2; a model that cannot load, status 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from nl2sql.generate import DEFAULT_MAX_NEW_TOKENS
+from nl2sql.schema import SchemaError
+from nl2sql.sql import DIALECTS
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m nl2sql", description="Turn an English question into SQL.")
+    p.add_argument("question", help="the question, in plain English")
+    p.add_argument("--schema", type=Path, help="file with the schema: CREATE TABLE statements, optionally INSERTs")
+    p.add_argument("--db", type=Path, help="a SQLite file to run the query on (read-only)")
+    p.add_argument("--model", default="packaged", help="model spec: packaged, a checkpoint or adapter dir, a hub id")
+    p.add_argument("--dialect", default="sqlite", choices=DIALECTS, help="dialect of the printed SQL")
+    p.add_argument("--run", action="store_true", help="execute the query and print the result")
+    p.add_argument("--max-new-tokens", type=int, default=DEFAULT_MAX_NEW_TOKENS)
+    p.add_argument("--verbose", action="store_true", help="also print the model's raw text and timings")
+    return p.parse_args(argv)
+
+
+def _read_schema(args: argparse.Namespace) -> str | None:
+    if args.schema:
+        if not args.schema.is_file():
+            raise ValueError(f"schema file not found: {args.schema}")
+        return args.schema.read_text()
+    if args.db:
+        from nl2sql.sandbox import read_schema
+
+        return read_schema(args.db)
+    return None
+
+
+def _report(answer, verbose: bool) -> None:
+    print(answer.sql + ";")
+    for err in answer.validation.errors:
+        print(f"invalid: {err}", file=sys.stderr)
+    for miss in answer.unknown:
+        print(f"warning: {miss}", file=sys.stderr)
+    g = answer.generation
+    if verbose and g:
+        print(f"-- model: {answer.model_name}; {g.prompt_tokens} prompt + {g.new_tokens} new tokens in "
+              f"{g.latency_s:.2f} s; raw: {g.text!r}", file=sys.stderr)
+    if answer.result is not None:
+        from nl2sql.sandbox import format_table
+
+        print()
+        print(format_table(answer.result))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        from nl2sql.pipeline import Request, check_request
+
+        if args.db and not args.db.is_file():
+            raise ValueError(f"database file not found: {args.db}")
+        req = Request(args.question, _read_schema(args), args.dialect, args.run, args.db)
+        check_request(req)
+        if args.run and not (req.schema or req.db):
+            raise ValueError("--run needs --schema or --db")
+    except (ValueError, SchemaError, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    from nl2sql.models import ModelSpecError, timed_load
+    from nl2sql.pipeline import answer
+
+    try:
+        lm, seconds = timed_load(args.model)
+    except (ModelSpecError, OSError) as e:
+        print(f"error: cannot load model: {e}", file=sys.stderr)
+        return 3
+    if args.verbose:
+        print(f"-- loaded {lm.name} ({lm.dtype}, {lm.device}) in {seconds:.1f} s", file=sys.stderr)
+    ans = answer(lm, req.question, req.schema, req.dialect, req.run, req.db, args.max_new_tokens)
+    _report(ans, args.verbose)
+    return 0 if ans.validation.ok and (ans.result is None or ans.result.ok) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

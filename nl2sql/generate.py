@@ -1,0 +1,126 @@
+"""Generate SQL with a transformers model: greedy, stop at end of statement, batched, streaming.
+
+Every call returns `Generation` dataclasses with the extracted SQL, the raw text, token counts and
+timings, so callers never re-measure.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+from nl2sql.models import LoadedModel
+from nl2sql.sql import extract, statement_end
+
+DEFAULT_MAX_NEW_TOKENS = 160
+
+
+@dataclass
+class Generation:
+    sql: str
+    text: str  # raw decoded continuation
+    prompt_tokens: int
+    new_tokens: int
+    latency_s: float
+    first_token_s: float | None = None  # streaming only
+    done: bool = True  # False for partial snapshots while streaming
+
+    @property
+    def tokens_per_s(self) -> float:
+        return self.new_tokens / self.latency_s if self.latency_s > 0 else 0.0
+
+
+class StatementEnd(StoppingCriteria):
+    """Stop each row once its continuation holds a complete statement (';' outside quotes)."""
+
+    def __init__(self, tokenizer, prompt_len: int):
+        self.tokenizer, self.prompt_len = tokenizer, prompt_len
+
+    def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
+        texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_len:], skip_special_tokens=True)
+        return torch.tensor([statement_end(t) is not None for t in texts], device=input_ids.device)
+
+
+def _encode(lm: LoadedModel, prompts: list[str]) -> dict:
+    lm.tokenizer.padding_side = "left"  # decoder-only batching: pad on the left
+    # The chat template already holds the special tokens; never add a second BOS.
+    enc = lm.tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False)
+    return {k: v.to(lm.device) for k, v in enc.items()}
+
+
+def _gen_kwargs(lm: LoadedModel, prompt_len: int, max_new_tokens: int) -> dict:
+    return dict(max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
+                pad_token_id=lm.tokenizer.pad_token_id, eos_token_id=lm.tokenizer.eos_token_id,
+                stopping_criteria=StoppingCriteriaList([StatementEnd(lm.tokenizer, prompt_len)]),
+                temperature=None, top_p=None, top_k=None)
+
+
+def _count_new(ids: torch.Tensor, tokenizer) -> int:
+    """Generated tokens up to and including the first eos (the rest is batch padding)."""
+    ids = ids.tolist()
+    eos = tokenizer.eos_token_id
+    return ids.index(eos) + 1 if eos in ids else len(ids)
+
+
+@torch.inference_mode()
+def generate_batch(lm: LoadedModel, prompts: list[str], max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+                   batch_size: int = 8) -> list[Generation]:
+    """Greedy generation for many prompts, `batch_size` at a time; one Generation per prompt, in order."""
+    out: list[Generation] = []
+    for i in range(0, len(prompts), batch_size):
+        chunk = prompts[i : i + batch_size]
+        enc = _encode(lm, chunk)
+        width = enc["input_ids"].shape[1]
+        start = time.perf_counter()
+        ids = lm.model.generate(**enc, **_gen_kwargs(lm, width, max_new_tokens))
+        latency = time.perf_counter() - start
+        lengths = enc["attention_mask"].sum(dim=1).tolist()
+        for row, plen in zip(ids, lengths):
+            new = row[width:]
+            text = lm.tokenizer.decode(new, skip_special_tokens=True)
+            out.append(Generation(extract(text), text, int(plen), _count_new(new, lm.tokenizer), latency))
+    return out
+
+
+def generate(lm: LoadedModel, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> Generation:
+    """Greedy generation for one prompt."""
+    return generate_batch(lm, [prompt], max_new_tokens, batch_size=1)[0]
+
+
+def stream(lm: LoadedModel, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> Iterator[Generation]:
+    """Yield growing partial Generations (done=False) as tokens arrive, then the final one (done=True)."""
+    enc = _encode(lm, [prompt])
+    width = enc["input_ids"].shape[1]
+    streamer = TextIteratorStreamer(lm.tokenizer, skip_prompt=True, skip_special_tokens=True)
+    kwargs = dict(**enc, **_gen_kwargs(lm, width, max_new_tokens), streamer=streamer)
+    result: dict = {}
+
+    def work() -> None:
+        with torch.inference_mode():
+            try:
+                result["ids"] = lm.model.generate(**kwargs)
+            except Exception as e:  # re-raised in the caller's thread below
+                result["error"] = e
+                streamer.end()
+
+    start = time.perf_counter()
+    thread = threading.Thread(target=work, daemon=True)
+    thread.start()
+    text, first = "", None
+    for piece in streamer:
+        if piece and first is None:
+            first = time.perf_counter() - start
+        text += piece
+        yield Generation(extract(text), text, width, 0, time.perf_counter() - start, first, done=False)
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    new = result["ids"][0][width:]
+    text = lm.tokenizer.decode(new, skip_special_tokens=True)
+    yield Generation(extract(text), text, width, _count_new(new, lm.tokenizer),
+                     time.perf_counter() - start, first)

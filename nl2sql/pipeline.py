@@ -1,0 +1,104 @@
+"""Question (+ schema) -> Answer: the one path the CLI, the app and evaluation all walk.
+
+prompt.build_prompt -> generate -> sql.extract -> sql.validate (-> transpile) -> sql.ground
+(-> sandbox.run). The model writes SQLite; other dialects are produced by sqlglot from that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nl2sql import generate as gen
+from nl2sql.models import LoadedModel
+from nl2sql.prompt import build_prompt
+from nl2sql.sandbox import RunResult, run as run_sql
+from nl2sql.schema import SchemaError, parse_schema, split_ddl
+from nl2sql.sql import SqlError, Unknown, Validation, ground, transpile, validate
+
+MODEL_DIALECT = "sqlite"
+
+
+@dataclass
+class Request:
+    """One question; `schema` is DDL optionally followed by INSERTs; `db` a .sqlite file to run on."""
+
+    question: str
+    schema: str | None = None
+    dialect: str = "sqlite"
+    run: bool = False
+    db: str | Path | None = None
+
+
+@dataclass
+class Answer:
+    question: str
+    sql: str  # in the requested dialect
+    model_sql: str  # as the model wrote it (SQLite); what the sandbox runs
+    dialect: str
+    validation: Validation
+    unknown: list[Unknown] = field(default_factory=list)
+    result: RunResult | None = None
+    generation: gen.Generation | None = None
+    model_name: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.validation.ok and not self.unknown and (self.result is None or self.result.ok)
+
+
+def check_request(req: Request) -> None:
+    """ValueError with a one-line message for input that cannot be answered."""
+    if not req.question or not req.question.strip():
+        raise ValueError("the question is empty")
+    if req.schema and not parse_schema(req.schema).tables:  # parse_schema raises SchemaError itself
+        raise SchemaError("the schema has no CREATE TABLE statement")
+
+
+def _prompt(lm: LoadedModel, req: Request) -> str:
+    ddl = split_ddl(req.schema)[0] if req.schema else None
+    return build_prompt(req.question, ddl, lm.tokenizer)
+
+
+def finish(lm: LoadedModel, req: Request, generation: gen.Generation) -> Answer:
+    """Everything after generation: validate, transpile, ground, run."""
+    model_sql = generation.sql
+    validation = validate(model_sql, MODEL_DIALECT)
+    sql = model_sql
+    if validation.ok and req.dialect != MODEL_DIALECT:
+        sql, errors = transpile(model_sql, MODEL_DIALECT, req.dialect)
+        validation = Validation(not errors, [SqlError(f"transpile to {req.dialect}: {e}") for e in errors])
+    unknown = ground(model_sql, split_ddl(req.schema)[0], MODEL_DIALECT) if req.schema and validation.ok else []
+    result = None
+    if req.run and validation.ok and (req.schema or req.db):
+        result = run_sql(model_sql, schema=None if req.db else req.schema, db_path=req.db)
+    return Answer(req.question, sql, model_sql, req.dialect, validation, unknown, result, generation, lm.name)
+
+
+def answer(lm: LoadedModel, question: str, schema: str | None = None, dialect: str = "sqlite",
+           run: bool = False, db: str | Path | None = None,
+           max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS) -> Answer:
+    """Answer one question (see Request for the arguments)."""
+    return answer_batch(lm, [Request(question, schema, dialect, run, db)], max_new_tokens, batch_size=1)[0]
+
+
+def answer_batch(lm: LoadedModel, requests: list[Request], max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS,
+                 batch_size: int = 8) -> list[Answer]:
+    """Answer many requests with batched generation; one Answer per request, in order."""
+    for req in requests:
+        check_request(req)
+    prompts = [_prompt(lm, r) for r in requests]
+    generations = gen.generate_batch(lm, prompts, max_new_tokens, batch_size)
+    return [finish(lm, r, g) for r, g in zip(requests, generations)]
+
+
+def answer_stream(lm: LoadedModel, req: Request,
+                  max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS) -> Iterator[gen.Generation | Answer]:
+    """Yield partial Generations while the model writes, then the final Answer."""
+    check_request(req)
+    last = None
+    for last in gen.stream(lm, _prompt(lm, req), max_new_tokens):
+        if not last.done:
+            yield last
+    yield finish(lm, req, last)

@@ -1,0 +1,230 @@
+"""The SQL toolkit (sqlglot): extract SQL from model text, validate, pretty-print, transpile, ground.
+
+All functions are pure. Errors come back as dataclasses, never as exceptions, so the app, the CLI
+and evaluation can show them as they are.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+from nl2sql.schema import Schema, SchemaError, parse_schema
+
+DIALECTS = ("sqlite", "postgres", "mysql", "bigquery", "snowflake", "tsql", "duckdb", "oracle", "spark", "trino")
+
+# Roots that are statements; sqlglot happily parses prose such as "Here is the query" as an alias.
+_STATEMENTS = (exp.Query, exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop, exp.Alter, exp.Merge,
+               exp.TruncateTable)
+_START = re.compile(r"\b(WITH|SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|REPLACE)\b", re.IGNORECASE)
+_FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n?(.*?)(?:```|\Z)", re.DOTALL)
+_PROSE_LINE = re.compile(r"^\s*(this|the|it|here|note|explanation|in this|output|result)\b[^;]*[:.]?\s*$",
+                         re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class SqlError:
+    message: str
+    line: int | None = None
+    col: int | None = None
+
+    def __str__(self) -> str:
+        where = f"line {self.line}, col {self.col}: " if self.line is not None else ""
+        return f"{where}{self.message}"
+
+
+@dataclass
+class Validation:
+    ok: bool
+    errors: list[SqlError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """A table or column the query names that the schema does not have."""
+
+    kind: str  # "table" | "column"
+    name: str
+    suggestion: str | None = None
+
+    def __str__(self) -> str:
+        hint = f" (did you mean {self.suggestion}?)" if self.suggestion else ""
+        return f"unknown {self.kind} {self.name}{hint}"
+
+
+def statement_end(text: str) -> int | None:
+    """Index just past the first ';' that is outside quotes and comments, or None."""
+    quote, i, n = None, 0, len(text)
+    while i < n:
+        ch = text[i]
+        if quote:
+            if ch == quote:
+                quote = None
+        elif ch in "'\"`":
+            quote = ch
+        elif ch == "[":
+            quote = "]"
+        elif text.startswith("--", i):
+            nl = text.find("\n", i)
+            i = n if nl < 0 else nl
+            continue
+        elif ch == ";":
+            return i + 1
+        i += 1
+    return None
+
+
+def _parses(sql: str, dialect: str) -> bool:
+    return validate(sql, dialect).ok
+
+
+def _trim_tail(sql: str, dialect: str) -> str:
+    """Drop trailing prose lines; keep the longest line prefix that parses, if any does."""
+    lines = sql.splitlines()
+    while len(lines) > 1 and _PROSE_LINE.match(lines[-1]):
+        lines.pop()
+    for end in range(len(lines), 0, -1):
+        candidate = "\n".join(lines[:end]).strip()
+        if _parses(candidate, dialect):
+            return candidate
+    return "\n".join(lines).strip()
+
+
+def extract(text: str, dialect: str = "sqlite") -> str:
+    """The first SQL statement in model output: fences, prose and trailing junk removed, no ';'."""
+    fences = [m.group(2) for m in _FENCE.finditer(text) if _START.search(m.group(2))]
+    body = fences[0] if fences else text
+    start = _START.search(body)
+    if not start:
+        return ""
+    body = body[start.start():]
+    end = statement_end(body)
+    if end is not None:
+        return body[: end - 1].strip().strip("`").strip()
+    # No terminator: the statement ends at the first blank line (prose usually follows one).
+    body = re.split(r"\n\s*\n", body, maxsplit=1)[0].strip().rstrip("`").strip()
+    return _trim_tail(body, dialect)
+
+
+def _error(err: dict) -> SqlError:
+    desc = re.sub(r"<Token token_type: TokenType\.(\w+), text: ([^,]*),.*?>", r"'\2'", err.get("description", ""))
+    return SqlError(desc, err.get("line"), err.get("col"))
+
+
+def validate(sql: str, dialect: str = "sqlite") -> Validation:
+    """Parse `sql` with sqlglot for `dialect`; every error with its message, line and column."""
+    if not sql or not sql.strip():
+        return Validation(False, [SqlError("empty query")])
+    try:
+        trees = [t for t in sqlglot.parse(sql, read=dialect) if t is not None]
+    except ParseError as e:
+        return Validation(False, [_error(x) for x in e.errors] or [SqlError(str(e))])
+    except TokenError as e:
+        return Validation(False, [SqlError(f"cannot tokenize: {e}")])
+    except ValueError as e:  # unknown dialect
+        return Validation(False, [SqlError(str(e))])
+    bad = [t for t in trees if not isinstance(t, _STATEMENTS)]
+    if not trees or bad:
+        text = bad[0].sql(dialect)[:60] if bad else sql[:60]
+        return Validation(False, [SqlError(f"not a SQL statement: {text!r}", 1, 1)])
+    return Validation(True)
+
+
+def pretty(sql: str, dialect: str = "sqlite") -> str:
+    """Pretty-printed SQL; the input unchanged when it does not parse."""
+    try:
+        return ";\n\n".join(sqlglot.transpile(sql, read=dialect, write=dialect, pretty=True))
+    except (ParseError, TokenError, ValueError):
+        return sql
+
+
+def transpile(sql: str, read: str = "sqlite", write: str = "sqlite", pretty: bool = False) -> tuple[str, list[SqlError]]:
+    """(`sql` rewritten for `write`, errors); on errors the text is the input unchanged."""
+    if read == write and not pretty:
+        return sql, []
+    try:
+        out = sqlglot.transpile(sql, read=read, write=write, pretty=pretty,
+                                unsupported_level=sqlglot.ErrorLevel.RAISE)
+        return ";\n".join(out), []
+    except ParseError as e:
+        return sql, [_error(x) for x in e.errors] or [SqlError(str(e))]
+    except (TokenError, ValueError, sqlglot.errors.UnsupportedError) as e:
+        return sql, [SqlError(str(e))]
+
+
+def _closest(name: str, candidates: list[str]) -> str | None:
+    by_lower = {c.lower(): c for c in candidates}
+    hits = difflib.get_close_matches(name.lower(), list(by_lower), n=1, cutoff=0.5)
+    return by_lower[hits[0]] if hits else None
+
+
+def _query_tables(tree: exp.Expression) -> tuple[dict[str, str], set[str]]:
+    """({alias or name (lower) -> table name}, CTE/derived names (lower)) for every table reference."""
+    local = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+    local |= {s.alias.lower() for s in tree.find_all(exp.Subquery) if s.alias}
+    aliases = {}
+    for t in tree.find_all(exp.Table):
+        aliases[t.name.lower()] = t.name
+        if t.alias:
+            aliases[t.alias.lower()] = t.name
+    return aliases, local
+
+
+def _unknown_column(col: exp.Column, schema: Schema, aliases: dict, local: set, tables: list) -> Unknown | None:
+    qualifier = col.table.lower()
+    if qualifier in local:
+        return None
+    if qualifier:
+        table = schema.table(aliases.get(qualifier, qualifier))
+        if table is None or table.column(col.name):
+            return None  # an unknown table is reported once, as a table
+        return Unknown("column", f"{table.name}.{col.name}",
+                       _closest(f"{table.name}.{col.name}", [f"{table.name}.{c.name}" for c in table.columns]))
+    if any(t.column(col.name) for t in tables) or not tables:
+        return None
+    # Suggest from the query's tables first, then from any table (the column may live in one not joined).
+    for pool in (tables, schema.tables):
+        real = {c.name: f"{t.name}.{c.name}" for t in reversed(pool) for c in t.columns}
+        best = _closest(col.name, list(real))
+        if best:
+            return Unknown("column", col.name, real[best])
+    return Unknown("column", col.name)
+
+
+def ground(sql: str, schema: Schema | str, dialect: str = "sqlite") -> list[Unknown]:
+    """Tables and columns that `sql` names but the schema lacks, each with the closest real name.
+
+    Raises SchemaError when a DDL string does not parse; an unparsable query yields [] (validate
+    reports it).
+    """
+    schema = parse_schema(schema, dialect) if isinstance(schema, str) else schema
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except (ParseError, TokenError, ValueError):
+        return []
+    aliases, local = _query_tables(tree)
+    names = [t.name for t in schema.tables]
+    unknown, seen = [], set()
+    for ref in tree.find_all(exp.Table):
+        if ref.name.lower() not in local and schema.table(ref.name) is None and ref.name.lower() not in seen:
+            seen.add(ref.name.lower())
+            unknown.append(Unknown("table", ref.name, _closest(ref.name, names)))
+    used = [schema.table(n) for n in aliases.values() if schema.table(n)]
+    select_aliases = {a.alias.lower() for a in tree.find_all(exp.Alias)}
+    for col in tree.find_all(exp.Column):
+        if not col.table and col.name.lower() in select_aliases or isinstance(col.this, exp.Star):
+            continue
+        miss = _unknown_column(col, schema, aliases, local, used)
+        if miss and miss.name.lower() not in seen:
+            seen.add(miss.name.lower())
+            unknown.append(miss)
+    return unknown
+
+
+__all__ = ["DIALECTS", "SqlError", "Validation", "Unknown", "SchemaError", "statement_end", "extract",
+           "validate", "pretty", "transpile", "ground"]

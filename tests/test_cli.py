@@ -1,0 +1,37 @@
+import pytest
+
+from nl2sql.__main__ import main
+from tests.conftest import EXAMPLES
+
+SCHEMA = str(EXAMPLES / "company.sql")
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["  "], "the question is empty"),
+    (["q", "--schema", "/no/such/file.sql"], "schema file not found"),
+    (["q", "--db", "/no/such.sqlite"], "database file not found"),
+    (["q", "--run"], "--run needs --schema or --db"),
+])
+def test_bad_input_is_one_line_and_status_2(capsys, argv, message):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and message in err and err.count("\n") == 1
+
+
+def test_bad_ddl(capsys, tmp_path):
+    bad = tmp_path / "bad.sql"
+    bad.write_text("CREATE TABLE (id INT")
+    assert main(["q", "--schema", str(bad)]) == 2
+    assert "schema does not parse" in capsys.readouterr().err
+
+
+def test_unknown_model_is_status_3(capsys):
+    assert main(["q", "--model", "not-a-model"]) == 3
+    assert "use one of" in capsys.readouterr().err
+
+
+def test_answers_with_a_local_model(capsys, tiny_model_dir):
+    rc = main(["How many employees?", "--schema", SCHEMA, "--model", str(tiny_model_dir), "--max-new-tokens", "5",
+               "--verbose"])
+    out, err = capsys.readouterr()
+    assert rc in (0, 1) and out.strip().endswith(";") and "prompt +" in err

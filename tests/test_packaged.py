@@ -1,0 +1,57 @@
+"""Real-model tests on the packaged SmolLM2-135M-Instruct (slow: conversion ~20 s, then generation)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import EXAMPLES
+
+pytestmark = pytest.mark.slow
+
+CONVERT = "from nl2sql.models import packaged_checkpoint; print(packaged_checkpoint())"
+
+
+def test_two_processes_convert_at_once_then_reload_from_cache(tmp_path, monkeypatch):
+    env = {**os.environ, "NL2SQL_CACHE": str(tmp_path)}
+    procs = [subprocess.Popen([sys.executable, "-c", CONVERT], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600)[0].strip() for p in procs]
+    assert [p.returncode for p in procs] == [0, 0] and outs[0] == outs[1]
+    converted = tmp_path / outs[0].rsplit("/", 1)[1]
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == [converted.name]
+    mtime = (converted / "model.safetensors").stat().st_mtime
+    monkeypatch.setenv("NL2SQL_CACHE", str(tmp_path))
+    from nl2sql import models
+
+    assert str(models.packaged_checkpoint()) == outs[0]
+    assert (converted / "model.safetensors").stat().st_mtime == mtime  # reused, not rebuilt
+
+
+@pytest.fixture(scope="module")
+def packaged():
+    from nl2sql.models import load
+
+    return load("packaged")
+
+
+def test_packaged_answers_a_simple_question(packaged):
+    from nl2sql.pipeline import answer
+
+    a = answer(packaged, "How many employees are there?", "CREATE TABLE employees(id INT, name TEXT)", run=True)
+    assert "SmolLM2-135M-Instruct" in a.model_name and "GGUF" in a.model_name
+    assert a.validation.ok, a.generation.text
+    assert a.result is not None and a.result.ok, a.result
+    assert "employees" in a.sql.lower()
+
+
+def test_packaged_streams_and_batches(packaged):
+    from nl2sql.pipeline import Answer, Request, answer_batch, answer_stream
+
+    schema = (EXAMPLES / "company.sql").read_text()
+    reqs = [Request("How many departments are there?", schema), Request("List the names of all employees.", schema)]
+    batch = answer_batch(packaged, reqs, batch_size=2)
+    assert all(a.validation.ok for a in batch), [a.generation.text for a in batch]
+    events = list(answer_stream(packaged, reqs[0]))
+    assert isinstance(events[-1], Answer) and len(events) > 2

@@ -1,0 +1,110 @@
+import hashlib
+import sqlite3
+import time
+
+import pytest
+
+from nl2sql.sandbox import format_table, read_schema, run
+
+DDL = "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, score REAL);"
+ROWS = "INSERT INTO t VALUES (1, 'a', 1.5), (2, 'b', NULL), (3, 'c', 7);"
+
+
+def test_runs_a_query_on_schema_and_rows():
+    r = run("SELECT name, score FROM t WHERE id > 1 ORDER BY id", DDL, ROWS)
+    assert r.ok and r.columns == ["name", "score"] and r.rows == [("b", None), ("c", 7.0)]
+
+
+def test_schema_with_inserts_in_one_text():
+    assert run("SELECT COUNT(*) FROM t", DDL + "\n" + ROWS).rows == [(3,)]
+
+
+@pytest.mark.parametrize("sql,reason", [
+    ("ATTACH DATABASE '/tmp/x.db' AS x", "ATTACH"),
+    ("SELECT load_extension('/tmp/evil.so')", "load_extension"),
+    ("PRAGMA writable_schema = 1", "PRAGMA"),
+    ("PRAGMA journal_mode = OFF", "PRAGMA"),
+    ("PRAGMA database_list", "PRAGMA"),
+])
+def test_refused_operations(sql, reason):
+    r = run(sql, DDL)
+    assert not r.ok and r.error.startswith("refused") and reason in r.error
+
+
+def test_attach_in_the_schema_is_refused_too(tmp_path):
+    r = run("SELECT 1", f"ATTACH DATABASE '{tmp_path / 'x.db'}' AS x; " + DDL)
+    assert not r.ok and not (tmp_path / "x.db").exists()
+
+
+def test_read_only_pragma_allowed():
+    r = run("PRAGMA table_info(t)", DDL)
+    assert r.ok and [row[1] for row in r.rows] == ["id", "name", "score"]
+
+
+@pytest.mark.parametrize("sql", [
+    "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT MAX(x) FROM c",
+    "SELECT COUNT(*) FROM t a, t b, t c, t d, t e, t f, t g, t h, t i, t j, t k, t l, t m, t n, t o, t p, t q",
+])
+def test_runaway_query_stops_at_time_limit(sql):
+    start = time.perf_counter()
+    r = run(sql, DDL, ROWS, timeout_s=0.5)
+    assert time.perf_counter() - start < 2.0
+    assert r.timed_out and "0.5 s limit" in r.error
+
+
+def test_row_cap():
+    r = run("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT x FROM c", DDL, max_rows=50)
+    assert r.ok and len(r.rows) == 50 and r.truncated
+
+
+@pytest.mark.parametrize("schema", ["CREATE TABLE (id INT);", "CREATE TABLE t (id INT", "CREATE TABEL t (id INT);"])
+def test_malformed_ddl(schema):
+    r = run("SELECT 1", schema)
+    assert not r.ok and "schema" in r.error
+
+
+def test_query_error_is_a_result():
+    r = run("SELECT nope FROM t", DDL)
+    assert not r.ok and "no such column: nope" in r.error
+
+
+def test_several_statements_are_refused():
+    r = run("SELECT 1; SELECT 2", DDL)
+    assert not r.ok and "one statement" in r.error
+
+
+def test_dml_reports_rowcount():
+    r = run("UPDATE t SET score = 0 WHERE score IS NULL", DDL, ROWS)
+    assert r.ok and r.rowcount == 1 and r.columns == []
+
+
+@pytest.fixture
+def db_file(tmp_path):
+    path = tmp_path / "real.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(DDL + ROWS)
+    conn.commit()
+    conn.close()
+    return path
+
+
+def test_read_only_file_unchanged_after_delete(db_file):
+    before = hashlib.sha256(db_file.read_bytes()).hexdigest()
+    r = run("DELETE FROM t", db_path=db_file)
+    assert not r.ok and "read-only" in r.error
+    assert hashlib.sha256(db_file.read_bytes()).hexdigest() == before
+    assert run("SELECT COUNT(*) FROM t", db_path=db_file).rows == [(3,)]
+
+
+def test_missing_db_file(tmp_path):
+    r = run("SELECT 1", db_path=tmp_path / "nope.sqlite")
+    assert not r.ok and "no such database file" in r.error
+
+
+def test_read_schema(db_file):
+    assert read_schema(db_file).startswith("CREATE TABLE t")
+
+
+def test_format_table():
+    r = run("SELECT id, score FROM t ORDER BY id", DDL, ROWS)
+    assert format_table(r).splitlines() == ["id | score", "---+------", "1  | 1.5  ", "2  | NULL ", "3  | 7.0  "]
