@@ -15,7 +15,7 @@ import torch
 from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 
 from nl2sql.models import LoadedModel
-from nl2sql.sql import extract, statement_end
+from nl2sql.sql import extract, statement_complete
 
 DEFAULT_MAX_NEW_TOKENS = 160
 
@@ -36,14 +36,14 @@ class Generation:
 
 
 class StatementEnd(StoppingCriteria):
-    """Stop each row once its continuation holds a complete statement (';' outside quotes)."""
+    """Stop each row once its continuation holds a complete statement (see sql.statement_complete)."""
 
     def __init__(self, tokenizer, prompt_len: int):
         self.tokenizer, self.prompt_len = tokenizer, prompt_len
 
     def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
         texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_len:], skip_special_tokens=True)
-        return torch.tensor([statement_end(t) is not None for t in texts], device=input_ids.device)
+        return torch.tensor([statement_complete(t) for t in texts], device=input_ids.device)
 
 
 def _encode(lm: LoadedModel, prompts: list[str]) -> dict:

@@ -79,6 +79,16 @@ def statement_end(text: str) -> int | None:
     return None
 
 
+def statement_complete(text: str) -> bool:
+    """Whether model output already holds a whole statement: SQL started and was ended by ';' or a
+    blank line (prose before the SQL, which may hold ';' or blank lines, does not count)."""
+    start = _START.search(text)
+    if not start:
+        return False
+    body = text[start.start():]
+    return statement_end(body) is not None or re.search(r"\n[ \t]*\n", body) is not None
+
+
 def _parses(sql: str, dialect: str) -> bool:
     return validate(sql, dialect).ok
 
@@ -226,5 +236,5 @@ def ground(sql: str, schema: Schema | str, dialect: str = "sqlite") -> list[Unkn
     return unknown
 
 
-__all__ = ["DIALECTS", "SqlError", "Validation", "Unknown", "SchemaError", "statement_end", "extract",
+__all__ = ["DIALECTS", "SqlError", "Validation", "Unknown", "SchemaError", "statement_end", "statement_complete", "extract",
            "validate", "pretty", "transpile", "ground"]

@@ -1,6 +1,6 @@
 import pytest
 
-from nl2sql.sql import extract, ground, pretty, statement_end, transpile, validate
+from nl2sql.sql import extract, ground, pretty, statement_complete, statement_end, transpile, validate
 
 EXTRACT_CASES = [
     ("SELECT * FROM t", "SELECT * FROM t"),
@@ -41,6 +41,19 @@ def test_extract(text, expected):
                                       ("-- a;\nSELECT 1", None)])
 def test_statement_end(text, end):
     assert statement_end(text) == end
+
+
+@pytest.mark.parametrize("text,complete", [
+    ("SELECT a FROM t;", True),
+    ("SELECT a FROM t", False),
+    ("SELECT a FROM t\n\nThis query", True),
+    ("SELECT a\nFROM t\n", False),
+    ("The answer is:\n\nThere are 3; done", False),  # prose only: keep going
+    ("Sure; here it is:\n\nSELECT 1", False),
+    ("Sure; here it is:\n\nSELECT 1;", True),
+])
+def test_statement_complete(text, complete):
+    assert statement_complete(text) is complete
 
 
 def test_validate_ok():
