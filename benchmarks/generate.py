@@ -21,12 +21,13 @@ from pathlib import Path
 
 import torch
 
+from nl2sql.data import SPIDER_DEV, shared_data
 from nl2sql.generate import generate_batch
 from nl2sql.models import bf16_supported, load, timed_load
 from nl2sql.prompt import build_prompt
 from nl2sql.schema import split_ddl
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "spider_dev" / "spider_dev.jsonl"
+DEFAULT_DATA = shared_data(SPIDER_DEV)
 
 
 def cpu_name() -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -22,6 +23,16 @@ GRETEL = "gretelai/synthetic_text_to_sql"
 GRETEL_REQUIRED = ("sql_prompt", "sql_context", "sql")
 CANONICAL_REQUIRED = ("question", "sql")
 CANONICAL_KEYS = ("id", "question", "schema", "context", "sql", "db", "dialect", "category")
+
+
+def shared_data(*parts: str) -> Path:
+    """A path under the shared data folder: $NL2SQL_SHARED_DATA, else ../shared/data beside the repository."""
+    root = os.environ.get("NL2SQL_SHARED_DATA") or Path(__file__).resolve().parents[2] / "shared" / "data"
+    return Path(root).joinpath(*parts)
+
+
+SPIDER_DEV = "spider_dev/spider_dev.jsonl"
+SPIDER_TRAIN = "spider_train/spider_train.jsonl"
 
 
 class DataError(ValueError):

@@ -34,6 +34,7 @@ class RunResult:
     truncated: bool = False  # more rows existed than the cap
     rowcount: int = -1  # rows changed by DML, when applicable
     seconds: float = 0.0
+    snapshot: dict[str, list[tuple]] | None = None  # every table's rows after the query, when asked for
 
     @property
     def ok(self) -> bool:
@@ -63,7 +64,8 @@ class _Guard:
         return sqlite3.SQLITE_OK
 
 
-def _connect(db_path: str | Path | None) -> tuple[sqlite3.Connection, _Guard]:
+def _connect(db_path: str | Path | None, copy: bool = False) -> tuple[sqlite3.Connection, _Guard]:
+    """A guarded connection: in-memory, the file read-only, or (copy=True) a private in-memory copy of it."""
     if db_path is None:
         conn = sqlite3.connect(":memory:", check_same_thread=False)
         guard = _Guard()
@@ -73,9 +75,21 @@ def _connect(db_path: str | Path | None) -> tuple[sqlite3.Connection, _Guard]:
             raise FileNotFoundError(f"no such database file: {path}")
         # mode=ro refuses writes at the SQLite level; the guard turns them into a clear message.
         conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, check_same_thread=False)
-        guard = _Guard(read_only=True)
+        guard = _Guard(read_only=not copy)
+        if copy:
+            mem = sqlite3.connect(":memory:", check_same_thread=False)
+            conn.backup(mem)
+            conn.close()
+            conn = mem
     conn.set_authorizer(guard)
     return conn, guard
+
+
+def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
+    """Every user table's rows, sorted, for comparing database states after DML."""
+    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
+                                        "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+    return {n: sorted(conn.execute(f'SELECT * FROM "{n}"').fetchall(), key=repr) for n in names}
 
 
 def _message(e: sqlite3.Error, guard: _Guard, timed_out: bool, timeout_s: float) -> str:
@@ -97,11 +111,14 @@ def load_schema(conn: sqlite3.Connection, schema: str, context: str | None = Non
 
 
 def run(sql: str, schema: str | None = None, context: str | None = None, db_path: str | Path | None = None,
-        timeout_s: float = DEFAULT_TIMEOUT_S, max_rows: int = DEFAULT_MAX_ROWS) -> RunResult:
-    """Run one statement on a fresh in-memory DB built from `schema` (+ `context`) or on `db_path` read-only."""
+        timeout_s: float = DEFAULT_TIMEOUT_S, max_rows: int = DEFAULT_MAX_ROWS, copy: bool = False,
+        with_snapshot: bool = False) -> RunResult:
+    """Run one statement on a fresh in-memory DB built from `schema` (+ `context`), or on `db_path`:
+    read-only, or with copy=True on a private in-memory copy (so DML can run and be compared).
+    with_snapshot=True also returns every table's rows afterwards."""
     start = time.perf_counter()
     try:
-        conn, guard = _connect(db_path)
+        conn, guard = _connect(db_path, copy)
     except (FileNotFoundError, sqlite3.Error) as e:
         return RunResult(error=str(e))
     deadline = [0.0]
@@ -122,8 +139,9 @@ def run(sql: str, schema: str | None = None, context: str | None = None, db_path
         cur = conn.execute(sql)
         rows = cur.fetchmany(max_rows + 1)
         columns = [d[0] for d in cur.description or []]
+        state = snapshot(conn) if with_snapshot else None
         return RunResult(columns, rows[:max_rows], truncated=len(rows) > max_rows, rowcount=cur.rowcount,
-                         seconds=time.perf_counter() - start)
+                         seconds=time.perf_counter() - start, snapshot=state)
     except SchemaError as e:
         return RunResult(error=str(e), timed_out=timed_out[0], seconds=time.perf_counter() - start)
     except (sqlite3.Error, ValueError, OverflowError) as e:  # ValueError: several statements, NUL bytes

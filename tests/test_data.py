@@ -89,8 +89,5 @@ def test_synthetic_source_is_canonical():
 def test_spider_dev_loads_with_absolute_db_paths():
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[2] / "shared" / "data" / "spider_dev" / "spider_dev.jsonl"
-    if not path.exists():
-        pytest.fail(f"the shared Spider data is missing at {path}")
-    rows = load_rows(str(path), limit=5)
+    rows = load_rows(str(data.shared_data(data.SPIDER_DEV)), limit=5)
     assert all(Path(r["db"]).is_file() and isinstance(r["sql"], list) for r in rows)

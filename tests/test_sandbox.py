@@ -108,3 +108,15 @@ def test_read_schema(db_file):
 def test_format_table():
     r = run("SELECT id, score FROM t ORDER BY id", DDL, ROWS)
     assert format_table(r).splitlines() == ["id | score", "---+------", "1  | 1.5  ", "2  | NULL ", "3  | 7.0  "]
+
+
+def test_private_copy_takes_dml_and_leaves_the_file_alone(db_file):
+    before = hashlib.sha256(db_file.read_bytes()).hexdigest()
+    r = run("DELETE FROM t WHERE id = 1", db_path=db_file, copy=True, with_snapshot=True)
+    assert r.ok and r.rowcount == 1 and r.snapshot == {"t": [(2, "b", None), (3, "c", 7.0)]}
+    assert hashlib.sha256(db_file.read_bytes()).hexdigest() == before
+
+
+def test_private_copy_still_refuses_attach(db_file, tmp_path):
+    r = run(f"ATTACH DATABASE '{tmp_path / 'y.db'}' AS y", db_path=db_file, copy=True)
+    assert not r.ok and "ATTACH" in r.error and not (tmp_path / "y.db").exists()

@@ -1,0 +1,190 @@
+"""python -m eval.evaluate --model packaged [--model DIR ...] --data SOURCE [--limit N] [--batch_size B] [--judge] --out DIR
+
+Scores each model on a data source (see nl2sql.data: synthetic:test, a canonical JSONL such as
+../shared/data/spider_dev/spider_dev.jsonl, or gretelai/synthetic_text_to_sql by name): parses,
+grounded, executes, execution accuracy, exact match, optionally an LLM judge, overall and per
+category. Predictions come from nl2sql.pipeline (the path the app uses) and are appended to
+DIR/predictions.jsonl as they are made, so an interrupted run continues where it stopped. Writes
+DIR/summary.json, DIR/report.md and PNG plots.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from eval import metrics
+from eval.judge import JudgeUnavailable
+from eval.metrics import ExampleResult
+from nl2sql.data import DataError, load_rows
+from nl2sql.models import ModelSpecError
+from nl2sql.pipeline import Answer, Request, answer_batch
+from nl2sql.sandbox import RunResult, run
+from nl2sql.schema import SchemaError
+from nl2sql.sql import ground
+
+_QUERY_HEADS = ("SELECT", "WITH", "VALUES", "(")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="python -m eval.evaluate", description="Evaluate text-to-SQL models.")
+    p.add_argument("--model", action="append", required=True, help="model spec; repeat to compare models")
+    p.add_argument("--data", required=True, help="synthetic:test, a .jsonl/.csv/.parquet file, or a hub data set")
+    p.add_argument("--split", default="test", help="split for hub/synthetic sources")
+    p.add_argument("--limit", type=int, help="first N rows only")
+    p.add_argument("--batch_size", type=int, default=8)
+    p.add_argument("--max_new_tokens", type=int, default=160)
+    p.add_argument("--judge", action="store_true", help="also grade with an LLM judge (see eval/judge.py)")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic source")
+    return p.parse_args(argv)
+
+
+def _golds(row: dict) -> list[str]:
+    return row["sql"] if isinstance(row["sql"], list) else [row["sql"]]
+
+
+def _is_query(sql: str) -> bool:
+    return sql.lstrip().upper().startswith(_QUERY_HEADS)
+
+
+def execute(sql: str, row: dict) -> RunResult | None:
+    """Run `sql` where the row says: its .sqlite file (a private copy for DML) or its schema + rows."""
+    dml = not _is_query(sql)
+    if row.get("db"):
+        return run(sql, db_path=row["db"], copy=dml, with_snapshot=dml)
+    if row.get("schema"):
+        return run(sql, schema=row["schema"], context=row.get("context"), with_snapshot=dml)
+    return None
+
+
+def score(answer: Answer, row: dict, model: str, gold_results: list[RunResult | None], share_s: float) -> ExampleResult:
+    """Compare one Answer with its row's gold (pure apart from running the predicted SQL)."""
+    golds = _golds(row)
+    pred = answer.model_sql
+    res = ExampleResult(id=row["id"], model=model, question=row["question"], gold=golds[0], predicted=pred,
+                        category=row.get("category") or metrics.sql_category(golds[0]), raw=answer.generation.text,
+                        latency_s=answer.generation.latency_s, prompt_tokens=answer.generation.prompt_tokens,
+                        new_tokens=answer.generation.new_tokens, extra={"seconds_share": share_s})
+    res.parses = answer.validation.ok
+    res.exact_match = res.parses and metrics.exact_match(pred, golds)
+    if not res.parses:
+        res.error = "; ".join(str(e) for e in answer.validation.errors) or "no SQL in the output"
+        res.executes = False if any(g is not None for g in gold_results) else None
+        res.execution_match = res.executes
+        res.grounded = False if row.get("schema") else None
+        return res
+    try:
+        res.grounded = not ground(pred, row["schema"]) if row.get("schema") else None
+    except SchemaError:
+        res.grounded = None
+    if all(g is None for g in gold_results):
+        return res
+    pred_result = execute(pred, row)
+    res.executes = pred_result.ok
+    res.error = pred_result.error
+    ordered = any(metrics.orders_output(g) for g in golds)
+    res.execution_match = any(g is not None and metrics.results_match(pred_result, g, ordered) for g in gold_results)
+    return res
+
+
+def _done(path: Path) -> dict[tuple[str, str], dict]:
+    done = {}
+    if path.is_file():
+        for line in path.read_text().splitlines():
+            if line.strip():
+                item = json.loads(line)
+                done[(item["model"], item["id"])] = item
+    return done
+
+
+def _from_dict(d: dict) -> ExampleResult:
+    return ExampleResult(**d)
+
+
+def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tuple[str, list[ExampleResult]]:
+    """Predict + score the rows not yet in out_file for model `spec`; (display name, all its results)."""
+    from nl2sql.models import load
+
+    done = _done(out_file)
+    todo = [r for r in rows if (spec, r["id"]) not in done]
+    name = next((d["extra"].get("model_name") for (m, _), d in done.items() if m == spec), None)
+    if todo:
+        lm = load(spec)
+        name = lm.name
+        bar = tqdm(total=len(rows), initial=len(rows) - len(todo), desc=f"eval {name[:40]}", unit="ex")
+        with out_file.open("a") as f:
+            for i in range(0, len(todo), args.batch_size):
+                chunk = todo[i : i + args.batch_size]
+                start = time.perf_counter()
+                answers = answer_batch(lm, [Request(r["question"], r.get("schema")) for r in chunk],
+                                       args.max_new_tokens, args.batch_size)
+                share = (time.perf_counter() - start) / len(chunk)
+                for ans, row in zip(answers, chunk):
+                    res = score(ans, row, spec, [execute(g, row) for g in _golds(row)], share)
+                    res.extra["model_name"] = name
+                    if judge is not None:
+                        res.judge = judge.judge(row["question"], row.get("schema"), res.gold, res.predicted).to_dict()
+                    f.write(json.dumps(res.to_dict(), default=str) + "\n")
+                    f.flush()
+                bar.update(len(chunk))
+        bar.close()
+    ids = {r["id"] for r in rows}
+    results = [_from_dict(d) for (m, i), d in _done(out_file).items() if m == spec and i in ids]
+    return name or spec, results
+
+
+def summarize_model(name: str, spec: str, results: list[ExampleResult]) -> dict:
+    seconds = sum(r.extra.get("seconds_share", 0.0) for r in results)
+    return {"name": name, "spec": spec, "overall": metrics.summarize(results, seconds),
+            "by_category": metrics.by_category(results)}
+
+
+def _make_judge(args):
+    if not args.judge:
+        return None
+    from eval.judge import Judge, make_client
+
+    client, model, provider = make_client()
+    print(f"judge: {model} via {provider}", file=sys.stderr)
+    return Judge(client, model, cache_path=args.out / "judge_cache.jsonl")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        rows = load_rows(args.data, split=args.split, limit=args.limit, seed=args.seed)
+        if not rows:
+            raise DataError(f"{args.data}: no rows")
+        args.out.mkdir(parents=True, exist_ok=True)
+        judge = _make_judge(args)
+    except (DataError, JudgeUnavailable, OSError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    out_file = args.out / "predictions.jsonl"
+    models = []
+    for spec in args.model:
+        try:
+            name, results = predict(spec, rows, args, out_file, judge)
+        except ModelSpecError as e:
+            print(f"error: cannot load model: {e}", file=sys.stderr)
+            return 3
+        models.append(summarize_model(name, spec, results))
+    summary = {"data": args.data, "n": len(rows), "models": models}
+    (args.out / "summary.json").write_text(json.dumps(summary, indent=2))
+    from eval.report import write_report
+
+    write_report(args.out, summary, [_from_dict(d) for d in _done(out_file).values()])
+    if judge is not None:
+        print(f"judge usage: {judge.usage}", file=sys.stderr)
+    print(f"wrote {args.out}/summary.json, report.md and plots", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,117 @@
+import json
+import sqlite3
+
+import pytest
+
+from eval import evaluate
+from eval.evaluate import execute, main, score
+from nl2sql.generate import Generation
+from nl2sql.pipeline import Request, finish
+from tests.fake_openai import FakeOpenAI, completion
+
+DDL = "CREATE TABLE singer (id INT PRIMARY KEY, name TEXT, age INT, country TEXT);"
+QUESTIONS = [("How many singers are there?", "SELECT count(*) FROM singer"),
+             ("List the names of singers from France.", "SELECT name FROM singer WHERE country = 'France'"),
+             ("What is the average age?", ["SELECT avg(age) FROM singer", "SELECT AVG(age) FROM singer AS s"]),
+             ("Name the oldest singer.", "SELECT name FROM singer ORDER BY age DESC LIMIT 1")]
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    (tmp_path / "dbs").mkdir()
+    conn = sqlite3.connect(tmp_path / "dbs" / "music.sqlite")
+    conn.executescript(DDL + "INSERT INTO singer VALUES (1, 'Ana', 30, 'France'), (2, 'Bo', 41, 'Spain');")
+    conn.commit()
+    conn.close()
+    path = tmp_path / "rows.jsonl"
+    path.write_text("".join(json.dumps({"id": f"r{i}", "question": q, "sql": s, "schema": DDL, "db": "dbs/music.sqlite"}) + "\n"
+                            for i, (q, s) in enumerate(QUESTIONS)))
+    return path
+
+
+def _answer(tiny, sql, schema=DDL):
+    return finish(tiny, Request("q", schema), Generation(sql, sql, 10, 5, 0.1))
+
+
+def _row(dataset, i=1):
+    from nl2sql.data import load_file
+
+    return load_file(dataset)[i]
+
+
+def test_score_correct_prediction(tiny, dataset):
+    row = _row(dataset)
+    r = score(_answer(tiny, "SELECT name FROM singer WHERE country = 'France'"), row, "m",
+              [execute(g, row) for g in [row["sql"]]], 0.1)
+    assert r.parses and r.grounded and r.executes and r.execution_match and r.exact_match
+
+
+def test_score_wrong_and_ungrounded(tiny, dataset):
+    row = _row(dataset)
+    r = score(_answer(tiny, "SELECT nam FROM singer"), row, "m", [execute(row["sql"], row)], 0.1)
+    assert r.parses and r.grounded is False and r.executes is False and r.execution_match is False
+    assert "no such column" in r.error
+
+
+def test_score_unparsable(tiny, dataset):
+    row = _row(dataset)
+    r = score(_answer(tiny, ""), row, "m", [execute(row["sql"], row)], 0.1)
+    assert not r.parses and r.execution_match is False and r.error
+
+
+def test_end_to_end_and_resume(tiny_model_dir, dataset, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    argv = ["--model", str(tiny_model_dir), "--data", str(dataset), "--out", str(out), "--batch_size", "2",
+            "--max_new_tokens", "4"]
+    assert main(argv) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n"] == 4 and summary["data"] == str(dataset)
+    [m] = summary["models"]
+    assert set(m) == {"name", "spec", "overall", "by_category"} and m["overall"]["n"] == 4
+    assert set(m["overall"]) == {"n", "parses", "grounded", "executes", "execution_accuracy", "exact_match",
+                                 "judge_correct", "latency_p50_s", "examples_per_s"}
+    assert (out / "report.md").read_text().startswith("# Evaluation") and (out / "accuracy_by_category.png").stat().st_size
+    lines = (out / "predictions.jsonl").read_text().splitlines()
+    assert len(lines) == 4
+    (out / "predictions.jsonl").write_text("\n".join(lines[:2]) + "\n")  # as if interrupted after 2 rows
+    seen = []
+    real = evaluate.answer_batch
+    monkeypatch.setattr(evaluate, "answer_batch", lambda lm, reqs, *a: seen.extend(reqs) or real(lm, reqs, *a))
+    assert main(argv) == 0
+    assert [r.question for r in seen] == [q for q, _ in QUESTIONS[2:]]
+    assert sorted(json.loads(x)["id"] for x in (out / "predictions.jsonl").read_text().splitlines()) == ["r0", "r1", "r2", "r3"]
+
+
+def test_judge_agreement_in_report(tiny_model_dir, dataset, tmp_path, monkeypatch):
+    server = FakeOpenAI()
+    try:
+        server.replies += [(200, completion(json.dumps({"verdict": v, "explanation": "x"})), 0)
+                           for v in ("correct", "logic_error", "logic_error", "incomplete")]
+        monkeypatch.setenv("OPENAI_BASE_URL", server.url + "/v1")
+        for k in ("AZURE_OPENAI_ENDPOINT", "OPENAI_API_KEY"):
+            monkeypatch.delenv(k, raising=False)
+        out = tmp_path / "judged"
+        assert main(["--model", str(tiny_model_dir), "--data", str(dataset), "--out", str(out), "--judge",
+                     "--max_new_tokens", "4"]) == 0
+    finally:
+        server.close()
+    assert len(server.requests) == 4
+    report = (out / "report.md").read_text()
+    assert "Cohen's kappa" in report and "| judge correct |" in report
+    assert json.loads((out / "summary.json").read_text())["models"][0]["overall"]["judge_correct"] == 0.25
+
+
+@pytest.mark.parametrize("argv,rc", [(["--model", "packaged", "--data", "nope.jsonl", "--out", "o"], 2),
+                                     (["--model", "not-a-model", "--data", "synthetic:test", "--limit", "2"], 3)])
+def test_bad_input_exit_codes(argv, rc, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    if "--out" not in argv:
+        argv += ["--out", str(tmp_path / "o")]
+    assert main(argv) == rc
+
+
+def test_judge_without_credentials_is_a_clear_error(dataset, tmp_path, monkeypatch, capsys):
+    for k in ("AZURE_OPENAI_ENDPOINT", "OPENAI_API_KEY", "OPENAI_BASE_URL"):
+        monkeypatch.delenv(k, raising=False)
+    assert main(["--model", "packaged", "--data", str(dataset), "--out", str(tmp_path / "o"), "--judge"]) == 2
+    assert "no judge configured" in capsys.readouterr().err
