@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import tempfile
 import time
@@ -23,18 +22,11 @@ import torch
 
 from nl2sql.data import SPIDER_DEV, shared_data
 from nl2sql.generate import generate_batch
-from nl2sql.models import bf16_supported, load, timed_load
+from nl2sql.models import bf16_supported, cpu_name, load, timed_load
 from nl2sql.prompt import build_prompt
 from nl2sql.schema import split_ddl
 
 DEFAULT_DATA = shared_data(SPIDER_DEV)
-
-
-def cpu_name() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []:
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
 
 
 def pick_workload(rows: list[dict], tokenizer, target: int = 300) -> tuple[str, list[str]]:

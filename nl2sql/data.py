@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import random
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -150,3 +151,31 @@ def load_rows(spec: str, split: str = "train", limit: int | None = None, seed: i
         raise DataError(f"unknown data source {spec!r}: use synthetic[:train|test|all], a .jsonl/.json/.csv/.parquet "
                         f"file, or a hub data set name such as {GRETEL}")
     return rows[:limit] if limit else rows
+
+
+def split_holdout(rows: list[dict], fraction: float, seed: int = 0, max_rows: int | None = None,
+                  group_key: str | None = None) -> tuple[list[dict], list[dict]]:
+    """(train, held-out) with `fraction` of the rows held out; `group_key` keeps groups (e.g. one
+    database's questions) on one side, so the held-out rows test unseen schemas."""
+    rng = random.Random(seed)
+    keys = sorted({str(r.get(group_key)) for r in rows}) if group_key else [r["id"] for r in rows]
+    rng.shuffle(keys)
+    held = set(keys[: max(1, round(fraction * len(keys)))]) if fraction > 0 and rows else set()
+    key = (lambda r: str(r.get(group_key))) if group_key else (lambda r: r["id"])  # noqa: E731
+    train = [r for r in rows if key(r) not in held]
+    test = [r for r in rows if key(r) in held]
+    return train, test[:max_rows] if max_rows else test
+
+
+def mix(parts: list[tuple[list[dict], float]], seed: int = 0) -> list[dict]:
+    """Weighted mixture: round(weight * len(rows)) rows from each part (weights above 1 repeat rows), shuffled."""
+    rng = random.Random(seed)
+    out = []
+    for rows, weight in parts:
+        if weight < 0:
+            raise DataError(f"mixture weights must be >= 0, got {weight}")
+        k = round(weight * len(rows))
+        whole, rest = divmod(k, len(rows)) if rows else (0, 0)
+        out += rows * whole + rng.sample(rows, rest)
+    rng.shuffle(out)
+    return out

@@ -61,6 +61,19 @@ def cpu_flags() -> frozenset[str]:
     return frozenset(line.split(":", 1)[-1].split())
 
 
+def cpu_name() -> str:
+    """The CPU's model name, for benchmark and model-card labels."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine()
+
+
 def auto_device() -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 

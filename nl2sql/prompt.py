@@ -45,21 +45,23 @@ def render_schema(schema: str | Schema, dialect: str = "sqlite", tables: list[st
     return "\n".join(render_table(t) for t in parsed.tables if keep is None or t.name.lower() in keep)
 
 
-def user_text(question: str, schema: str | Schema | None = None, dialect: str = "sqlite") -> str:
-    """The user turn: compact schema (when given) and the question; the bare question otherwise."""
+def user_text(question: str, schema: str | Schema | None = None, dialect: str = "sqlite",
+              tables: list[str] | None = None) -> str:
+    """The user turn: compact schema (when given; only `tables` if set) and the question; else the bare question."""
     question = " ".join(question.split())
     if schema is None or (isinstance(schema, str) and not schema.strip()):
         return question
-    return f"Tables:\n{render_schema(schema, dialect)}\nQuestion: {question}"
+    return f"Tables:\n{render_schema(schema, dialect, tables)}\nQuestion: {question}"
 
 
 def has_chat_template(tokenizer) -> bool:
     return bool(tokenizer is not None and getattr(tokenizer, "chat_template", None))
 
 
-def build_prompt(question: str, schema: str | Schema | None = None, tokenizer=None, dialect: str = "sqlite") -> str:
+def build_prompt(question: str, schema: str | Schema | None = None, tokenizer=None, dialect: str = "sqlite",
+                 tables: list[str] | None = None) -> str:
     """The full prompt text for `question` (+ schema), in the tokenizer's chat template when it has one."""
-    user = user_text(question, schema, dialect)
+    user = user_text(question, schema, dialect, tables)
     if not has_chat_template(tokenizer):
         return PLAIN_TEMPLATE.format(user=user)
     messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]

@@ -1,0 +1,138 @@
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from training import sft
+from training.train import explicit_keys, main, parse
+
+CONFIGS = Path(__file__).resolve().parent.parent / "training" / "configs"
+
+
+def _argv(model_dir, out, *extra):
+    return ["--model_name_or_path", str(model_dir), "--data_sources", "synthetic:train",
+            "--data_weights", "1.0", "--synthetic_rows", "40", "--max_rows", "12", "--max_eval_rows", "4",
+            "--eval_fraction", "0.2", "--max_steps", "3", "--per_device_train_batch_size", "2",
+            "--gradient_accumulation_steps", "1", "--learning_rate", "1e-2", "--logging_steps", "1",
+            "--save_steps", "2", "--eval_strategy", "steps", "--eval_steps", "3", "--max_length", "512",
+            "--output_dir", str(out), "--report_to", "none", *extra]
+
+
+def test_three_steps_full_then_resume(tiny_model_dir, tmp_path):
+    out = tmp_path / "full"
+    assert main(_argv(tiny_model_dir, out)) == 0
+    from nl2sql.generate import generate
+    from nl2sql.models import load
+
+    trained, base = load(str(out), dtype="float32"), load(str(tiny_model_dir), dtype="float32")
+    changed = [n for n, p in trained.model.named_parameters() if not torch.equal(p, dict(base.model.named_parameters())[n])]
+    assert changed, "no parameter changed"
+    assert generate(trained, "How many?", max_new_tokens=3).new_tokens >= 1
+    history = json.loads((out / "log_history.json").read_text())
+    assert any("loss" in h for h in history) and any("eval_loss" in h for h in history)
+    for name in ("README.md", "loss.png", "run_config.json", "checkpoint-2"):
+        assert (out / name).exists(), name
+    assert "fine-tuned" in trained.name
+    # Resume from the step-2 checkpoint: training continues at step 2, not from scratch.
+    assert main(_argv(tiny_model_dir, out, "--resume_from_checkpoint", str(out / "checkpoint-2"), "--max_steps", "4")) == 0
+    steps = [h["step"] for h in json.loads((out / "log_history.json").read_text()) if "loss" in h]
+    assert steps[0] <= 2 and steps[-1] == 4 and 3 in steps
+
+
+def test_three_steps_lora_adapter_loads_on_its_base(tiny_model_dir, tmp_path):
+    out = tmp_path / "lora"
+    assert main(_argv(tiny_model_dir, out, "--use_peft", "true", "--lora_r", "4", "--lora_target_modules", "all-linear")) == 0
+    cfg = json.loads((out / "adapter_config.json").read_text())
+    assert cfg["base_model_name_or_path"] == str(tiny_model_dir)
+    from nl2sql.generate import generate
+    from nl2sql.models import load
+
+    lm = load(str(out), dtype="float32")
+    assert "LoRA on" in lm.name and generate(lm, "How many?", max_new_tokens=3).new_tokens >= 1
+
+
+def test_labels_mask_the_prompt(tiny_model_dir):
+    from transformers import AutoTokenizer
+    from trl import SFTConfig, SFTTrainer
+    from transformers import AutoModelForCausalLM
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    row = {"question": "How many employees?", "schema": "CREATE TABLE employees (id INT, name TEXT);",
+           "sql": "SELECT COUNT(*) FROM employees"}
+    import random
+
+    ex = sft.sft_example(row, tok, sft.DataArguments(), random.Random(0))
+    from datasets import Dataset
+
+    trainer = SFTTrainer(model=AutoModelForCausalLM.from_pretrained(tiny_model_dir), processing_class=tok,
+                         args=SFTConfig(output_dir="/tmp/unused", report_to="none", bf16=False, max_length=512),
+                         train_dataset=Dataset.from_list([ex]))
+    item = trainer.train_dataset[0]
+    batch = trainer.data_collator([item])
+    labels, ids = batch["labels"][0], batch["input_ids"][0]
+    learned = tok.decode(ids[labels != -100])
+    assert learned == "SELECT COUNT(*) FROM employees;<|im_end|>"
+    assert tok.decode(ids[labels == -100]) == ex["prompt"]
+
+
+def test_prune_keeps_gold_tables_plus_extras():
+    import random
+
+    row = {"schema": "CREATE TABLE a (x INT); CREATE TABLE b (y INT); CREATE TABLE c (z INT); CREATE TABLE d (w INT);",
+           "sql": "SELECT x FROM a JOIN c ON a.x = c.z"}
+    kept = sft.kept_tables(row, 1, random.Random(0))
+    assert kept[:2] == ["a", "c"] and len(kept) == 3 and kept[2] in {"b", "d"}
+    assert sft.kept_tables(row, -1, random.Random(0)) is None
+
+
+def test_hardware_settings_follow_detection(monkeypatch):
+    monkeypatch.setattr(sft, "bf16_supported", lambda device: device == "cuda")
+    assert sft.hardware_settings(set(), device_is_cuda=False) == {"bf16": False, "activation_checkpointing": False,
+                                                                  "use_cpu": True}
+    assert sft.hardware_settings(set(), device_is_cuda=True) == {"bf16": True, "activation_checkpointing": False}
+    assert sft.hardware_settings({"bf16", "gradient_checkpointing", "use_cpu"}, False) == {}
+
+
+def test_parse_applies_detected_precision(monkeypatch):
+    monkeypatch.setattr(sft, "bf16_supported", lambda device: True)
+    _, args, _ = parse(["--config", str(CONFIGS / "cpu-smoke.yaml")])
+    assert args.bf16 is True and args.activation_checkpointing is False
+    _, args, _ = parse(["--config", str(CONFIGS / "cpu-smoke.yaml"), "--bf16", "false"])
+    assert args.bf16 is False
+
+
+def test_seed_recipe_resolves_up_to_the_download(monkeypatch):
+    argv = ["--config", str(CONFIGS / "seed.yaml")]
+    data_args, sft_args, model_args = parse(argv)
+    assert model_args.model_name_or_path == "HuggingFaceTB/SmolLM2-135M"
+    assert (sft_args.max_steps, sft_args.per_device_train_batch_size, sft_args.gradient_accumulation_steps) == (3000, 2, 8)
+    assert (sft_args.learning_rate, sft_args.save_steps, sft_args.eval_steps) == (2e-5, 500, 500)
+    assert data_args.data_sources == ["gretelai/synthetic_text_to_sql"] and not data_args.schema_in_prompt
+    assert sft.base_location(model_args.model_name_or_path) == "HuggingFaceTB/SmolLM2-135M"  # a hub id, as is
+    calls = []
+    import datasets
+
+    def offline(name, split):
+        calls.append((name, split))
+        raise ConnectionError("no hub here")
+
+    monkeypatch.setattr(datasets, "load_dataset", offline)
+    from nl2sql.data import DataError
+
+    with pytest.raises(DataError, match="cannot load 'gretelai/synthetic_text_to_sql'"):
+        sft.load_mixture(data_args, sft_args.seed)
+    assert calls == [("gretelai/synthetic_text_to_sql", "train")]
+
+
+@pytest.mark.parametrize("recipe", ["default.yaml", "lora.yaml", "cpu-smoke.yaml"])
+def test_recipes_parse(recipe):
+    data_args, sft_args, model_args = parse(["--config", str(CONFIGS / recipe)])
+    assert model_args.model_name_or_path == "packaged" and data_args.schema_in_prompt
+    assert len(data_args.data_sources) == len(data_args.data_weights)
+    assert model_args.use_peft == (recipe == "lora.yaml")
+
+
+def test_explicit_keys_reads_recipe_and_cli():
+    keys = explicit_keys(["--config", str(CONFIGS / "cpu-smoke.yaml"), "--bf16", "false"])
+    assert "bf16" in keys and "max_steps" in keys and "gradient_checkpointing" not in keys

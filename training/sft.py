@@ -1,0 +1,174 @@
+"""The pieces of an SFT run that train.py wires together: data arguments, the data mixture, prompt/
+completion pairs from nl2sql.prompt, hardware-dependent settings, and the run's artifacts."""
+
+from __future__ import annotations
+
+import json
+import platform
+import random
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+from nl2sql.data import load_rows, mix, split_holdout
+from nl2sql.models import PACKAGED, bf16_supported, cpu_name, packaged_checkpoint, resolve
+from nl2sql.prompt import build_prompt, completion
+from nl2sql.schema import SchemaError, parse_schema
+
+
+@dataclass
+class DataArguments:
+    """What to train on. Each source is an nl2sql.data spec; its weight scales how many of its rows are used."""
+
+    data_sources: list[str] = field(default_factory=lambda: ["synthetic:train"])
+    data_weights: list[float] = field(default_factory=lambda: [1.0])
+    data_split: str = field(default="train", metadata={"help": "split of hub sources"})
+    synthetic_rows: int = field(default=20000, metadata={"help": "rows drawn from a synthetic source"})
+    eval_fraction: float = field(default=0.02, metadata={"help": "held out from each source (by schema)"})
+    max_eval_rows: int = field(default=200, metadata={"help": "cap on held-out rows per source"})
+    schema_in_prompt: bool = field(default=True, metadata={"help": "False reproduces the question-only seed"})
+    prune_extra_tables: int = field(default=-1, metadata={
+        "help": "-1 keeps every table; k keeps the tables the gold SQL uses plus k random others (cheaper rows)"})
+    max_rows: int | None = field(default=None, metadata={"help": "cap on training rows after mixing (smoke runs)"})
+
+
+def used_tables(sql: str) -> set[str]:
+    try:
+        return {t.name.lower() for t in sqlglot.parse_one(sql, read="sqlite").find_all(exp.Table)}
+    except (SqlglotError, ValueError):
+        return set()
+
+
+def kept_tables(row: dict, extra: int, rng: random.Random) -> list[str] | None:
+    """Table names to render for a training row (None = all): the gold's tables plus `extra` others."""
+    if extra < 0 or not row.get("schema"):
+        return None
+    names = [t.name for t in parse_schema(row["schema"]).tables]
+    gold = row["sql"][0] if isinstance(row["sql"], list) else row["sql"]
+    used = used_tables(gold)
+    others = [n for n in names if n.lower() not in used]
+    return [n for n in names if n.lower() in used] + rng.sample(others, min(extra, len(others)))
+
+
+def sft_example(row: dict, tokenizer, args: DataArguments, rng: random.Random) -> dict | None:
+    """{"prompt", "completion"} for a canonical row, or None when its schema does not parse."""
+    gold = row["sql"][0] if isinstance(row["sql"], list) else row["sql"]
+    schema = row.get("schema") if args.schema_in_prompt else None
+    try:
+        tables = kept_tables(row, args.prune_extra_tables, rng) if schema else None
+        prompt = build_prompt(row["question"], schema, tokenizer, tables=tables)
+    except SchemaError:
+        return None
+    return {"prompt": prompt, "completion": completion(gold, tokenizer)}
+
+
+def load_mixture(args: DataArguments, seed: int) -> tuple[list[dict], list[dict]]:
+    """(train rows, held-out rows) mixed from all sources by weight; held-out rows come from unseen schemas."""
+    if len(args.data_weights) != len(args.data_sources):
+        raise ValueError(f"{len(args.data_sources)} data_sources but {len(args.data_weights)} data_weights")
+    parts, held = [], []
+    for source, weight in zip(args.data_sources, args.data_weights):
+        rows = load_rows(source, split=args.data_split, limit=args.synthetic_rows if source.startswith("synthetic")
+                         else None, seed=seed)
+        train, test = split_holdout(rows, args.eval_fraction, seed, args.max_eval_rows, group_key="schema")
+        parts.append((train, weight))
+        held += test
+    train = mix(parts, seed)
+    return (train[: args.max_rows] if args.max_rows else train), held
+
+
+def to_dataset(rows: list[dict], tokenizer, args: DataArguments, seed: int):
+    from datasets import Dataset
+
+    rng = random.Random(seed)
+    examples = [e for e in (sft_example(r, tokenizer, args, rng) for r in rows) if e is not None]
+    return Dataset.from_list(examples)
+
+
+def base_location(spec: str) -> str:
+    """What transformers should load for a base model spec (the packaged model's converted checkpoint)."""
+    src = resolve(spec)
+    if src.kind == "adapter":
+        raise ValueError(f"{spec} is a LoRA adapter; train from its base ({src.base}) or merge it first")
+    return str(packaged_checkpoint()) if src.kind == "packaged" else src.location
+
+
+def hardware_settings(explicit: set[str], device_is_cuda: bool) -> dict:
+    """bf16 and activation checkpointing from the detected hardware, unless the recipe or CLI set them."""
+    out = {}
+    if "bf16" not in explicit:
+        out["bf16"] = bf16_supported("cuda" if device_is_cuda else "cpu")
+    if not explicit & {"gradient_checkpointing", "activation_checkpointing"}:
+        out["activation_checkpointing"] = False  # a 135M model fits everywhere; checkpointing only costs time
+    if not device_is_cuda and "use_cpu" not in explicit:
+        out["use_cpu"] = True  # transformers refuses bf16 on a CPU unless told it is one
+    return out
+
+
+def hardware_label() -> str:
+    import torch
+
+    if torch.cuda.is_available():
+        return torch.cuda.get_device_name(0)
+    return f"{cpu_name()} ({torch.get_num_threads()} threads, {platform.machine()})"
+
+
+def plot_losses(log_history: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    train = [(h["step"], h["loss"]) for h in log_history if "loss" in h]
+    evals = [(h["step"], h["eval_loss"]) for h in log_history if "eval_loss" in h]
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    for points, label in ((train, "train loss"), (evals, "eval loss")):
+        if points:
+            ax.plot(*zip(*points), marker="o" if len(points) < 30 else None, label=label)
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel("loss")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def model_card(info: dict) -> str:
+    losses = info.get("losses", {})
+    return f"""---
+base_model: {info['base']}
+library_name: {'peft' if info['lora'] else 'transformers'}
+tags: [text-to-sql, sql, nl2sql]
+license: apache-2.0
+---
+
+# {info['name']}
+
+Text-to-SQL {'LoRA adapter' if info['lora'] else 'model'} fine-tuned from `{info['base']}` with the nl2sql recipe
+`{info['recipe']}` (trl SFT; the loss falls on the SQL only; prompts built by `nl2sql.prompt`).
+
+| | |
+|---|---|
+| data | {', '.join(f'{s} (weight {w})' for s, w in info['data'])} |
+| training rows | {info['train_rows']} (held out: {info['eval_rows']}) |
+| steps | {info['steps']} (batch {info['batch']} x grad-accum {info['grad_accum']}, lr {info['lr']}) |
+| precision | {'bf16' if info['bf16'] else 'fp32'} |
+| time | {info['minutes']:.1f} min on {info['hardware']} |
+| final train loss | {losses.get('train', 'n/a')} |
+| final eval loss | {losses.get('eval', 'n/a')} |
+
+Spider data (Yu et al., 2018) is CC BY-SA 4.0. Load with `nl2sql.models.load("<this dir>")`.
+![loss curve](loss.png)
+"""
+
+
+def write_config(output_dir: Path, *configs) -> None:
+    resolved = {type(c).__name__: (c.to_dict() if hasattr(c, "to_dict") else asdict(c)) for c in configs}
+    (output_dir / "run_config.json").write_text(json.dumps(resolved, indent=2, default=str))
+
+
+__all__ = ["PACKAGED", "DataArguments", "load_mixture", "to_dataset", "sft_example", "base_location",
+           "hardware_settings", "plot_losses", "model_card", "write_config"]

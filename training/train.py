@@ -1,0 +1,121 @@
+"""python -m training.train --config training/configs/default.yaml [--any_field value ...]
+
+Supervised fine-tuning with trl's SFTTrainer. Arguments are dataclasses parsed by trl.TrlParser
+(YAML recipe + CLI overrides): DataArguments (training/sft.py), SFTConfig (trl) and ModelConfig
+(trl: model_name_or_path, use_peft, lora_*). Prompts come from nl2sql.prompt, so training and serving
+share one format; the loss falls on the SQL only. bf16 follows the hardware unless set.
+
+Multi-GPU / multi-node: accelerate launch --config_file training/accelerate.yaml -m training.train --config ...
+Resume: add --resume_from_checkpoint true (latest checkpoint in output_dir) or a checkpoint path.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from training.sft import (DataArguments, base_location, hardware_label, hardware_settings, load_mixture, model_card,
+                          plot_losses, to_dataset, write_config)
+
+
+def explicit_keys(argv: list[str]) -> set[str]:
+    """Fields the recipe or the command line set (so hardware detection leaves them alone)."""
+    keys = {a[2:].split("=", 1)[0] for a in argv if a.startswith("--")}
+    if "--config" in argv:
+        path = argv[argv.index("--config") + 1]
+        keys |= set((yaml.safe_load(Path(path).read_text()) or {}).keys())
+    return keys
+
+
+def parse(argv: list[str]):
+    """(DataArguments, SFTConfig, ModelConfig); hardware-dependent defaults go in as CLI flags, before
+    SFTConfig validates them (it refuses bf16 on a CPU that is not declared as one)."""
+    import torch
+    from trl import ModelConfig, SFTConfig, TrlParser
+
+    settings = hardware_settings(explicit_keys(argv), torch.cuda.is_available())
+    argv = argv + [x for k, v in settings.items() for x in (f"--{k}", str(v).lower())]
+    return TrlParser((DataArguments, SFTConfig, ModelConfig)).parse_args_and_config(argv)
+
+
+def build_model(model_args, sft_args):
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    location = base_location(model_args.model_name_or_path)
+    tokenizer = AutoTokenizer.from_pretrained(location)
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    # Weights stay fp32; bf16 (where detected) runs as autocast mixed precision.
+    model = AutoModelForCausalLM.from_pretrained(location, dtype="float32")
+    return model, tokenizer
+
+
+def peft_config(model_args):
+    if not model_args.use_peft:
+        return None
+    from trl import get_peft_config
+
+    return get_peft_config(model_args)
+
+
+def finalize(trainer, data_args, sft_args, model_args, info: dict) -> None:
+    """Save weights + tokenizer, and the run's artifacts, so the dir loads with nl2sql.models.load."""
+    out = Path(sft_args.output_dir)
+    trainer.save_model(str(out))
+    trainer.processing_class.save_pretrained(str(out))
+    adapter_cfg = out / "adapter_config.json"
+    if adapter_cfg.is_file():  # name the base by its spec (e.g. "packaged"), not a cache path
+        cfg = json.loads(adapter_cfg.read_text())
+        cfg["base_model_name_or_path"] = model_args.model_name_or_path
+        adapter_cfg.write_text(json.dumps(cfg, indent=2))
+    else:
+        (out / "nl2sql_source.json").write_text(json.dumps({"name": f"{out.name} (fine-tuned {model_args.model_name_or_path})"}))
+    history = trainer.state.log_history
+    (out / "log_history.json").write_text(json.dumps(history, indent=2))
+    plot_losses(history, out / "loss.png")
+    train_losses = [h["loss"] for h in history if "loss" in h]
+    eval_losses = [h["eval_loss"] for h in history if "eval_loss" in h]
+    info["losses"] = {"train": round(train_losses[-1], 4) if train_losses else None,
+                      "eval": round(eval_losses[-1], 4) if eval_losses else None}
+    info["steps"] = trainer.state.global_step
+    (out / "README.md").write_text(model_card(info))
+    write_config(out, data_args, sft_args, model_args)
+    if sft_args.push_to_hub:
+        trainer.push_to_hub()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    data_args, sft_args, model_args = parse(argv)
+    from trl import SFTTrainer
+
+    model, tokenizer = build_model(model_args, sft_args)
+    train_rows, eval_rows = load_mixture(data_args, sft_args.seed)
+    train_ds = to_dataset(train_rows, tokenizer, data_args, sft_args.seed)
+    eval_ds = to_dataset(eval_rows, tokenizer, data_args, sft_args.seed) if eval_rows else None
+    if eval_ds is None:
+        sft_args.eval_strategy = "no"
+    Path(sft_args.output_dir).mkdir(parents=True, exist_ok=True)
+    write_config(Path(sft_args.output_dir), data_args, sft_args, model_args)
+    trainer = SFTTrainer(model=model, args=sft_args, train_dataset=train_ds, eval_dataset=eval_ds,
+                         processing_class=tokenizer, peft_config=peft_config(model_args))
+    start = time.perf_counter()
+    resume = sft_args.resume_from_checkpoint
+    trainer.train(resume_from_checkpoint=True if resume in ("true", "True") else resume)
+    info = {"name": Path(sft_args.output_dir).name, "base": model_args.model_name_or_path, "lora": model_args.use_peft,
+            "recipe": next((argv[i + 1] for i, a in enumerate(argv) if a == "--config"), "command line"),
+            "data": list(zip(data_args.data_sources, data_args.data_weights)), "train_rows": len(train_ds),
+            "eval_rows": len(eval_ds) if eval_ds is not None else 0, "batch": sft_args.per_device_train_batch_size,
+            "grad_accum": sft_args.gradient_accumulation_steps, "lr": sft_args.learning_rate, "bf16": sft_args.bf16,
+            "minutes": (time.perf_counter() - start) / 60, "hardware": hardware_label()}
+    finalize(trainer, data_args, sft_args, model_args, info)
+    print(f"saved to {sft_args.output_dir} ({info['steps']} steps, {info['minutes']:.1f} min)", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
