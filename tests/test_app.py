@@ -1,0 +1,171 @@
+"""The app's handlers called directly, and its API through gradio_client against a live server."""
+
+import sqlite3
+from concurrent.futures import ThreadPoolExecutor
+
+import gradio as gr
+import pytest
+
+import app
+from nl2sql.service import InputError, ModelPool, ServiceConfig, check_text, load_upload
+from tests.conftest import EXAMPLES
+
+SCHEMA = (EXAMPLES / "company.sql").read_text()
+
+
+@pytest.fixture
+def tiny_app(tiny_model_dir, monkeypatch):
+    config = ServiceConfig(base_model=str(tiny_model_dir), ft_model=str(tiny_model_dir), max_new_tokens=6,
+                           max_question_chars=200)
+    monkeypatch.setattr(app, "CONFIG", config)
+    monkeypatch.setattr(app, "POOL", ModelPool(config))
+    return config
+
+
+def test_generate_streams_then_reports(tiny_app):
+    events = list(app.generate_sql("How many employees?", SCHEMA, "sqlite"))
+    assert len(events) >= 2 and events[0][1] == "⏳ writing…"
+    sql, verdict = events[-1]
+    assert ("valid sqlite" in verdict or "invalid SQL" in verdict) and "tokens/s" in verdict
+
+
+@pytest.mark.parametrize("question,message", [("", "Please enter a question"), ("x" * 201, "limit is 200"),
+                                              ("bad\x00bytes", "binary")])
+def test_generate_rejects_bad_questions(tiny_app, question, message):
+    with pytest.raises(gr.Error, match=message):
+        list(app.generate_sql(question, SCHEMA, "sqlite"))
+
+
+def test_generate_rejects_bad_schema(tiny_app):
+    with pytest.raises(gr.Error, match="schema does not parse"):
+        list(app.generate_sql("How many?", "CREATE TABLE (", "sqlite"))
+
+
+def test_run_sql_on_schema_and_dialects(tiny_app):
+    df, status = app.run_sql("SELECT name FROM employees ORDER BY salary DESC LIMIT 2", "sqlite", SCHEMA)
+    assert list(df["name"]) == ["Ada", "Linus"] and "2 rows" in status
+    df, _ = app.run_sql("SELECT TOP 1 name FROM employees ORDER BY salary DESC", "tsql", SCHEMA)
+    assert list(df["name"]) == ["Ada"]
+
+
+@pytest.mark.parametrize("sql,message", [
+    ("ATTACH DATABASE '/tmp/evil.db' AS e", "refused: ATTACH"),
+    ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT MAX(x) FROM c", "limit"),
+    ("DROP TABLE employees", "ok"),  # only the private in-memory copy
+])
+def test_run_sql_is_sandboxed(tiny_app, sql, message):
+    df, status = app.run_sql(sql, "sqlite", SCHEMA)
+    assert message in status or (message == "ok" and status.endswith("ms"))
+
+
+def test_run_sql_needs_data(tiny_app):
+    with pytest.raises(gr.Error, match="Add a schema"):
+        app.run_sql("SELECT 1", "sqlite", "")
+
+
+def test_validate_sql_report(tiny_app):
+    report, pretty, out = app.validate_sql("select e.nme from employees e limit 3", "sqlite", "tsql", SCHEMA)
+    assert "valid sqlite" in report and "did you mean employees.name" in report
+    assert pretty.startswith("SELECT") and "TOP 3" in out
+    report, _, out = app.validate_sql("SELECT FROM WHERE", "sqlite", "postgres", "")
+    assert "invalid" in report and "line 1" in report and out == ""
+
+
+def test_compare_both_sides(tiny_app):
+    outs = app.compare("How many employees?", SCHEMA, "sqlite")
+    assert len(outs) == 8 and outs[0].startswith("**model") and outs[4].startswith("**model")
+
+
+def test_compare_without_fine_tuned_model_says_how_to_train(tiny_model_dir, monkeypatch):
+    config = ServiceConfig(base_model=str(tiny_model_dir), ft_model=None, max_new_tokens=4)
+    monkeypatch.setattr(app, "CONFIG", config)
+    monkeypatch.setattr(app, "POOL", ModelPool(config))
+    outs = app.compare("How many employees?", SCHEMA, "sqlite")
+    assert "No fine-tuned model is configured" in outs[4] and "training.train" in outs[4]
+
+
+def test_unexpected_errors_hide_the_stack_trace(tiny_app, monkeypatch):
+    def boom(*a, **k):
+        raise KeyError("internal detail")
+
+    monkeypatch.setattr(app, "validation_report", boom)
+    with pytest.raises(gr.Error) as e:
+        app.validate_sql("SELECT 1", "sqlite", "postgres", "")
+    assert "KeyError" in str(e.value) and "internal detail" not in str(e.value)
+
+
+def test_upload_sqlite_and_csv(tmp_path, tiny_app):
+    db = tmp_path / "mine.db"
+    sqlite3.connect(db).executescript("CREATE TABLE pets (id INT, name TEXT); INSERT INTO pets VALUES (1, 'Rex');")
+    schema, db_path, msg = app.use_upload([str(db)])
+    assert "CREATE TABLE pets" in schema and "pets" in msg
+    df, _ = app.run_sql("SELECT name FROM pets", "sqlite", schema, db_path)
+    assert list(df["name"]) == ["Rex"]
+    _, status = app.run_sql("DELETE FROM pets", "sqlite", schema, db_path)
+    assert "read-only" in status
+    (tmp_path / "sales data.csv").write_text("region,amount\nnorth,10\nsouth,2.5\nnorth,\n")
+    schema, db_path, _ = app.use_upload([str(tmp_path / "sales data.csv")])
+    assert 'CREATE TABLE "sales_data" ("region" TEXT, "amount" REAL)' in schema
+    df, _ = app.run_sql("SELECT region, SUM(amount) AS total FROM sales_data GROUP BY region ORDER BY region", "sqlite",
+                        schema, db_path)
+    assert df.values.tolist() == [["north", 10.0], ["south", 2.5]]
+
+
+@pytest.mark.parametrize("name,content,message", [("junk.db", b"not a database at all" * 10, "not a SQLite database"),
+                                                  ("x.txt", b"hello", "either one SQLite file")])
+def test_upload_rejects_junk(tmp_path, name, content, message):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        load_upload([tmp_path / name], max_mb=1)
+
+
+def test_upload_size_cap(tmp_path):
+    (tmp_path / "big.csv").write_text("a\n" + "1\n" * 600_000)
+    with pytest.raises(InputError, match="limit is 1 MB"):
+        load_upload([tmp_path / "big.csv"], max_mb=1)
+
+
+def test_config_from_env():
+    c = ServiceConfig.from_env({"BASE_MODEL": "a/b", "FT_MODEL": "", "MAX_QUESTION_CHARS": "42", "PORT": "9000"})
+    assert (c.base_model, c.ft_model, c.max_question_chars, c.port) == ("a/b", None, 42, 9000)
+    with pytest.raises(ValueError, match="PORT must be an integer"):
+        ServiceConfig.from_env({"PORT": "eighty"})
+    assert check_text("  hi ", "question", 10) == "hi"
+
+
+@pytest.fixture
+def live(tiny_app):
+    app.demo.queue(max_size=64, default_concurrency_limit=8)
+    _, url, _ = app.demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True)
+    from gradio_client import Client
+
+    yield Client(url, verbose=False)
+    app.demo.close()
+
+
+def test_api_through_gradio_client(live):
+    api = live.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert {"/generate_sql", "/run_sql", "/validate_sql", "/compare"} <= set(api)
+    sql, verdict = live.predict("How many employees?", SCHEMA, "sqlite", None, api_name="/generate_sql")
+    assert "tokens/s" in verdict
+    report, _, out = live.predict("SELECT a FROM t LIMIT 1", "sqlite", "tsql", "", api_name="/validate_sql")
+    assert "valid sqlite" in report and "TOP 1" in out
+    result, status = live.predict("SELECT COUNT(*) AS n FROM employees", "sqlite", SCHEMA, None, api_name="/run_sql")
+    assert result["data"] == [[5]] and "1 rows" in status
+    outs = live.predict("How many employees?", SCHEMA, "sqlite", None, api_name="/compare")
+    assert len(outs) == 8
+    with pytest.raises(Exception, match="Please enter a question"):
+        live.predict("", SCHEMA, "sqlite", None, api_name="/generate_sql")
+    with pytest.raises(Exception, match="binary"):
+        live.predict("SELECT 1\x01", "sqlite", "postgres", "", api_name="/validate_sql")
+    _, status = live.predict("ATTACH DATABASE 'x' AS y", "sqlite", SCHEMA, None, api_name="/run_sql")
+    assert "refused" in status
+
+
+def test_twenty_concurrent_requests_all_answered(live):
+    def ask(i):
+        return live.predict(f"How many employees earn more than {i}?", SCHEMA, "sqlite", None, api_name="/generate_sql")
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        results = list(pool.map(ask, range(20)))
+    assert len(results) == 20 and all("tokens/s" in verdict for _, verdict in results)
