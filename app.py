@@ -166,7 +166,7 @@ def use_upload(files):
 
 def status_tick():
     text = POOL.status()
-    return text, gr.Timer(active="loads on first use" in text or "loading" in text)
+    return text, gr.Timer(active="loading…" in text)
 
 
 def build() -> gr.Blocks:
@@ -194,7 +194,7 @@ def build() -> gr.Blocks:
                     verdict = gr.Markdown()
                     run_btn = gr.Button("Run on the schema")
                     run_status = gr.Markdown()
-                    result = gr.Dataframe(label="Result", interactive=False)
+                    result = gr.Dataframe(label="Result", interactive=False, value=pd.DataFrame({"": []}))
                     gr.DeepLinkButton()
             gr.Examples(EXAMPLE_QUESTIONS, inputs=[question, schema])
             example.change(lambda name: (SCHEMAS[name], None, ""), example, [schema, db_state, upload_msg],

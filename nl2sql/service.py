@@ -104,14 +104,14 @@ class ModelPool:
         lines = []
         for role, spec in (("base", self.config.base_model), ("fine-tuned", self.config.ft_model)):
             if not spec:
-                lines.append(f"{role}: not configured")
+                lines.append(f"- {role}: not configured")
             elif spec in self._models:
                 lm = self._models[spec]
-                lines.append(f"{role}: {lm.name} (loaded, {str(lm.dtype).replace('torch.', '')}, {lm.device})")
+                lines.append(f"- {role}: {lm.name} (loaded, {str(lm.dtype).replace('torch.', '')}, {lm.device})")
             elif spec in self._errors:
-                lines.append(f"{role}: failed to load ({self._errors[spec]})")
+                lines.append(f"- {role}: failed to load ({self._errors[spec]})")
             else:
-                lines.append(f"{role}: {spec} (loads on first use)")
+                lines.append(f"- {role}: {spec} (loading…)")
         return "\n".join(lines)
 
 

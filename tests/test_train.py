@@ -136,3 +136,32 @@ def test_recipes_parse(recipe):
 def test_explicit_keys_reads_recipe_and_cli():
     keys = explicit_keys(["--config", str(CONFIGS / "cpu-smoke.yaml"), "--bf16", "false"])
     assert "bf16" in keys and "max_steps" in keys and "gradient_checkpointing" not in keys
+
+
+def test_uniform_sql_and_length_filter(tiny_model_dir):
+    from transformers import AutoTokenizer
+
+    assert sft.uniform_sql("select  count(*)  from singer where age  >  20") == "SELECT COUNT(*) FROM singer WHERE age > 20"
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    rows = [{"question": "q", "schema": "CREATE TABLE t (a INT);", "sql": "SELECT a FROM t"},
+            {"question": "q " * 400, "schema": "CREATE TABLE t (a INT);", "sql": "SELECT a FROM t"}]
+    ds = sft.to_dataset(rows, tok, sft.DataArguments(), seed=0, max_length=256)
+    assert len(ds) == 1 and ds[0]["completion"].startswith("SELECT a FROM t;")
+
+
+def test_completion_only_loss_equals_the_standard_loss(tiny_model_dir):
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(tiny_model_dir)
+    ids = torch.randint(3, 300, (2, 12))
+    labels = ids.clone()
+    labels[:, :7] = -100  # the prompt
+    labels[1, 10:] = -100  # padding
+    mask = torch.ones_like(ids)
+    mask[1, 10:] = 0
+    expected = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+    got = sft.completion_only_loss(model, {"input_ids": ids, "attention_mask": mask, "labels": labels})
+    assert torch.allclose(got, expected, atol=1e-5)
+    got.backward()
+    assert model.model.layers[0].self_attn.q_proj.weight.grad is not None

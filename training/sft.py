@@ -32,6 +32,9 @@ class DataArguments:
     schema_in_prompt: bool = field(default=True, metadata={"help": "False reproduces the question-only seed"})
     prune_extra_tables: int = field(default=-1, metadata={
         "help": "-1 keeps every table; k keeps the tables the gold SQL uses plus k random others (cheaper rows)"})
+    full_schema_fraction: float = field(default=0.0, metadata={
+        "help": "with pruning on, this share of rows still shows the whole schema (as serving does)"})
+    normalize_sql: bool = field(default=True, metadata={"help": "rewrite gold SQL in sqlglot's uniform style"})
     max_rows: int | None = field(default=None, metadata={"help": "cap on training rows after mixing (smoke runs)"})
 
 
@@ -42,9 +45,9 @@ def used_tables(sql: str) -> set[str]:
         return set()
 
 
-def kept_tables(row: dict, extra: int, rng: random.Random) -> list[str] | None:
+def kept_tables(row: dict, extra: int, rng: random.Random, full_fraction: float = 0.0) -> list[str] | None:
     """Table names to render for a training row (None = all): the gold's tables plus `extra` others."""
-    if extra < 0 or not row.get("schema"):
+    if extra < 0 or not row.get("schema") or rng.random() < full_fraction:
         return None
     names = [t.name for t in parse_schema(row["schema"]).tables]
     gold = row["sql"][0] if isinstance(row["sql"], list) else row["sql"]
@@ -53,12 +56,21 @@ def kept_tables(row: dict, extra: int, rng: random.Random) -> list[str] | None:
     return [n for n in names if n.lower() in used] + rng.sample(others, min(extra, len(others)))
 
 
+def uniform_sql(sql: str) -> str:
+    """Gold SQL in one consistent style (spacing, keyword case), so a small model learns one way to write it."""
+    try:
+        return sqlglot.transpile(sql, read="sqlite", write="sqlite")[0]
+    except (SqlglotError, ValueError, IndexError):
+        return sql
+
+
 def sft_example(row: dict, tokenizer, args: DataArguments, rng: random.Random) -> dict | None:
     """{"prompt", "completion"} for a canonical row, or None when its schema does not parse."""
     gold = row["sql"][0] if isinstance(row["sql"], list) else row["sql"]
+    gold = uniform_sql(gold) if args.normalize_sql else gold
     schema = row.get("schema") if args.schema_in_prompt else None
     try:
-        tables = kept_tables(row, args.prune_extra_tables, rng) if schema else None
+        tables = kept_tables(row, args.prune_extra_tables, rng, args.full_schema_fraction) if schema else None
         prompt = build_prompt(row["question"], schema, tokenizer, tables=tables)
     except SchemaError:
         return None
@@ -80,11 +92,16 @@ def load_mixture(args: DataArguments, seed: int) -> tuple[list[dict], list[dict]
     return (train[: args.max_rows] if args.max_rows else train), held
 
 
-def to_dataset(rows: list[dict], tokenizer, args: DataArguments, seed: int):
+def to_dataset(rows: list[dict], tokenizer, args: DataArguments, seed: int, max_length: int | None = None):
+    """The prompt/completion data set; rows longer than max_length are dropped, never truncated (truncation
+    would cut the SQL, the only part that carries loss)."""
     from datasets import Dataset
 
     rng = random.Random(seed)
     examples = [e for e in (sft_example(r, tokenizer, args, rng) for r in rows) if e is not None]
+    if max_length:
+        size = lambda e: len(tokenizer(e["prompt"] + e["completion"], add_special_tokens=False)["input_ids"])  # noqa: E731
+        examples = [e for e in examples if size(e) <= max_length]
     return Dataset.from_list(examples)
 
 
@@ -172,3 +189,24 @@ def write_config(output_dir: Path, *configs) -> None:
 
 __all__ = ["PACKAGED", "DataArguments", "load_mixture", "to_dataset", "sft_example", "base_location",
            "hardware_settings", "plot_losses", "model_card", "write_config"]
+
+
+def completion_only_loss(model, inputs: dict, num_items_in_batch=None):
+    """Next-token loss on completion tokens, with the output layer applied only where a label is.
+
+    trl's default forward computes the (49k-vocabulary) output layer for every position in fp32 chunks;
+    prompts are most of each row, so this does the same loss at a fraction of the cost (and keeps the
+    output layer in the autocast dtype, so bf16 speeds it up too).
+    """
+    import torch.nn.functional as F
+
+    labels = inputs["labels"]
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    hidden = base.get_decoder()(input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"),
+                                use_cache=False).last_hidden_state
+    targets = labels[:, 1:]
+    keep = targets != -100
+    logits = base.get_output_embeddings()(hidden[:, :-1][keep]).float()
+    total = F.cross_entropy(logits, targets[keep], reduction="sum")
+    count = num_items_in_batch if num_items_in_batch is not None else keep.sum()
+    return total / max(int(count), 1)

@@ -18,8 +18,8 @@ from pathlib import Path
 
 import yaml
 
-from training.sft import (DataArguments, base_location, hardware_label, hardware_settings, load_mixture, model_card,
-                          plot_losses, to_dataset, write_config)
+from training.sft import (DataArguments, base_location, completion_only_loss, hardware_label, hardware_settings,
+                          load_mixture, model_card, plot_losses, to_dataset, write_config)
 
 
 def explicit_keys(argv: list[str]) -> set[str]:
@@ -88,20 +88,32 @@ def finalize(trainer, data_args, sft_args, model_args, info: dict) -> None:
         trainer.push_to_hub()
 
 
+def trainer_class():
+    """SFTTrainer with the cheaper completion-only loss (see training.sft.completion_only_loss)."""
+    from trl import SFTTrainer
+
+    class CompletionOnlySFTTrainer(SFTTrainer):
+        def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+            loss = completion_only_loss(model, inputs, num_items_in_batch)
+            return (loss, {"loss": loss}) if return_outputs else loss
+
+    return CompletionOnlySFTTrainer
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     data_args, sft_args, model_args = parse(argv)
-    from trl import SFTTrainer
+    sft_args.prediction_loss_only = True  # evaluation needs the loss only
 
     model, tokenizer = build_model(model_args, sft_args)
     train_rows, eval_rows = load_mixture(data_args, sft_args.seed)
-    train_ds = to_dataset(train_rows, tokenizer, data_args, sft_args.seed)
-    eval_ds = to_dataset(eval_rows, tokenizer, data_args, sft_args.seed) if eval_rows else None
+    train_ds = to_dataset(train_rows, tokenizer, data_args, sft_args.seed, sft_args.max_length)
+    eval_ds = to_dataset(eval_rows, tokenizer, data_args, sft_args.seed, sft_args.max_length) if eval_rows else None
     if eval_ds is None:
         sft_args.eval_strategy = "no"
     Path(sft_args.output_dir).mkdir(parents=True, exist_ok=True)
     write_config(Path(sft_args.output_dir), data_args, sft_args, model_args)
-    trainer = SFTTrainer(model=model, args=sft_args, train_dataset=train_ds, eval_dataset=eval_ds,
+    trainer = trainer_class()(model=model, args=sft_args, train_dataset=train_ds, eval_dataset=eval_ds,
                          processing_class=tokenizer, peft_config=peft_config(model_args))
     start = time.perf_counter()
     resume = sft_args.resume_from_checkpoint

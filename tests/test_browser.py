@@ -1,0 +1,51 @@
+"""A real browser (Debian's chromium, headless, driven by Playwright) asks the app a question.
+
+Marked slow: it needs /usr/bin/chromium (`apt-get install chromium`; .ci/run installs it). The
+screenshot is saved as a test artifact in tests/artifacts/.
+"""
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+import app
+from nl2sql.service import ModelPool, ServiceConfig
+
+pytestmark = pytest.mark.slow
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture
+def url(tiny_model_dir, monkeypatch):
+    config = ServiceConfig(base_model=str(tiny_model_dir), ft_model=str(tiny_model_dir), max_new_tokens=8)
+    monkeypatch.setattr(app, "CONFIG", config)
+    monkeypatch.setattr(app, "POOL", ModelPool(config))
+    app.demo.queue()
+    _, local_url, _ = app.demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    yield local_url
+    app.demo.close()
+
+
+def test_ask_a_question_in_the_browser(url):
+    from playwright.sync_api import expect, sync_playwright
+
+    assert Path(CHROMIUM).exists(), f"chromium is missing at {CHROMIUM}: apt-get install chromium"
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(url)
+        page.get_by_label("Question").first.fill("How many employees are there?")
+        page.get_by_role("button", name="Generate SQL").click()
+        expect(page.get_by_text("tokens/s").first).to_be_visible(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "generate.png"), full_page=True)
+        page.get_by_role("tab", name="Validate SQL").click()
+        page.screenshot(path=str(ARTIFACTS / "validate.png"), full_page=True)
+        page.get_by_role("tab", name="Compare").click()
+        page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
+        browser.close()
+    assert (ARTIFACTS / "generate.png").stat().st_size > 10_000

