@@ -230,7 +230,8 @@ def build() -> gr.Blocks:
                 for side in ("Base", "Fine-tuned"):
                     with gr.Column():
                         outs += [gr.Markdown(f"**{side}**"), gr.Code(label="SQL", language="sql"), gr.Markdown(),
-                                 gr.Dataframe(label="Result", interactive=False)]
+                                 gr.Dataframe(label="Result", interactive=False, value=pd.DataFrame({"": []}))]
+            gr.Examples(EXAMPLE_QUESTIONS, inputs=[c_question, c_schema])
             gr.DeepLinkButton()
             c_go.click(compare, [c_question, c_schema, c_dialect, db_state], outs, api_name="compare", **model_call)
         timer = gr.Timer(3)

@@ -21,7 +21,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("question", help="the question, in plain English")
     p.add_argument("--schema", type=Path, help="file with the schema: CREATE TABLE statements, optionally INSERTs")
     p.add_argument("--db", type=Path, help="a SQLite file to run the query on (read-only)")
-    p.add_argument("--model", default="packaged", help="model spec: packaged, a checkpoint or adapter dir, a hub id")
+    p.add_argument("--model", default=None, help="model spec: packaged, a checkpoint or adapter dir, a hub id "
+                                               "(default: the fine-tuned adapter under models/, else packaged)")
     p.add_argument("--dialect", default="sqlite", choices=DIALECTS, help="dialect of the printed SQL")
     p.add_argument("--run", action="store_true", help="execute the query and print the result")
     p.add_argument("--max-new-tokens", type=int, default=DEFAULT_MAX_NEW_TOKENS)
@@ -72,11 +73,11 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, SchemaError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from nl2sql.models import ModelSpecError, timed_load
+    from nl2sql.models import ModelSpecError, default_model, timed_load
     from nl2sql.pipeline import answer
 
     try:
-        lm, seconds = timed_load(args.model)
+        lm, seconds = timed_load(args.model or default_model())
     except (ModelSpecError, OSError) as e:
         print(f"error: cannot load model: {e}", file=sys.stderr)
         return 3

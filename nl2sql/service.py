@@ -16,13 +16,11 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nl2sql.models import LoadedModel, ModelSpecError, load
+from nl2sql.models import LoadedModel, ModelSpecError, load, shipped_model
 from nl2sql.sandbox import read_schema
 from nl2sql.schema import SchemaError
 from nl2sql.sql import SqlError, Unknown, ground, pretty, transpile, validate
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
-SHIPPED_ADAPTER = MODELS_DIR / "nl2sql-smollm2-135m-lora"
 
 
 class InputError(ValueError):
@@ -52,7 +50,7 @@ class ServiceConfig:
     @classmethod
     def from_env(cls, env=None) -> "ServiceConfig":
         env = os.environ if env is None else env
-        default_ft = str(SHIPPED_ADAPTER) if (SHIPPED_ADAPTER / "adapter_config.json").is_file() else None
+        default_ft = shipped_model()
         return cls(base_model=env.get("BASE_MODEL", "packaged"), ft_model=env.get("FT_MODEL", default_ft) or None,
                    max_question_chars=_int_env(env, "MAX_QUESTION_CHARS", 500),
                    max_schema_chars=_int_env(env, "MAX_SCHEMA_CHARS", 20_000),

@@ -101,3 +101,11 @@ def test_lora_adapter_loads_on_its_base(tiny_model_dir, tmp_path):
     with torch.no_grad():
         assert not torch.allclose(lm.model(**ids).logits, plain.model(**ids).logits)  # the adapter is applied
     assert generate(lm, "How many?", max_new_tokens=4).new_tokens >= 1
+
+
+def test_default_model_is_the_shipped_adapter_when_present(monkeypatch, tmp_path):
+    monkeypatch.setattr(models, "SHIPPED_ADAPTER", tmp_path / "adapter")
+    assert models.default_model() == "packaged" and models.shipped_model() is None
+    (tmp_path / "adapter").mkdir()
+    (tmp_path / "adapter" / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "packaged"}))
+    assert models.default_model() == str(tmp_path / "adapter")

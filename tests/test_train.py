@@ -165,3 +165,27 @@ def test_completion_only_loss_equals_the_standard_loss(tiny_model_dir):
     assert torch.allclose(got, expected, atol=1e-5)
     got.backward()
     assert model.model.layers[0].self_attn.q_proj.weight.grad is not None
+
+
+def test_ship_copies_an_fp16_adapter_that_loads(tiny_model_dir, tmp_path):
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from nl2sql.models import load
+    from training.ship import main as ship
+
+    run = tmp_path / "run"
+    model = get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model_dir),
+                           LoraConfig(r=4, target_modules="all-linear", init_lora_weights=False))
+    model.save_pretrained(run)
+    out = tmp_path / "shipped"
+    assert ship(["--adapter", str(run), "--out", str(out)]) == 0
+    from safetensors.torch import load_file
+
+    assert {v.dtype for v in load_file(out / "adapter_model.safetensors").values()} == {torch.float16}
+    lm = load(str(out), dtype="float32")
+    ref = load(str(run), dtype="float32")
+    ids = lm.tokenizer("SELECT", return_tensors="pt")
+    with torch.no_grad():
+        assert torch.allclose(lm.model(**ids).logits, ref.model(**ids).logits, atol=1e-2)
+    assert ship(["--adapter", str(tiny_model_dir), "--out", str(tmp_path / "x")]) == 2  # not an adapter
