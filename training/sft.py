@@ -170,7 +170,7 @@ Text-to-SQL {'LoRA adapter' if info['lora'] else 'model'} fine-tuned from `{info
 | | |
 |---|---|
 | data | {', '.join(f'{s} (weight {w})' for s, w in info['data'])} |
-| training rows | {info['train_rows']} (held out: {info['eval_rows']}) |
+| rows | {info['train_rows']} in the mixture, {info['steps'] * info['batch'] * info['grad_accum']} seen (held out: {info['eval_rows']}) |
 | steps | {info['steps']} (batch {info['batch']} x grad-accum {info['grad_accum']}, lr {info['lr']}) |
 | precision | {'bf16' if info['bf16'] else 'fp32'} |
 | time | {info['minutes']:.1f} min on {info['hardware']} |
