@@ -134,7 +134,7 @@ def validate_sql(sql: str, dialect: str = "sqlite", target: str = "postgres", sc
     rep = validation_report(sql, dialect, target, schema or None)
     head = f"✅ **valid {dialect}**" if rep.ok else "❌ **invalid " + dialect + "**"
     lines = [head] + [f"- {e}" for e in rep.errors] + [f"- transpile: {e}" for e in rep.transpile_errors]
-    lines += [f"- ⚠️ {u}" for u in rep.unknown] or ([f"- all tables and columns exist"] if schema and rep.ok else [])
+    lines += [f"- ⚠️ {u}" for u in rep.unknown] or (["- all tables and columns exist"] if schema and rep.ok else [])
     return "\n".join(lines), rep.pretty, rep.transpiled
 
 

@@ -14,7 +14,6 @@ import json
 import os
 import statistics
 import tempfile
-import time
 from collections import defaultdict
 from pathlib import Path
 

@@ -69,7 +69,7 @@ def _models_table(summary: dict) -> list[str]:
 def _category_table(summary: dict, key: str = "execution_accuracy") -> list[str]:
     models = summary["models"]
     cats = sorted({c for m in models for c in m["by_category"]})
-    lines = [f"| category (n) | " + " | ".join(m["name"] for m in models) + " |", "|---" * (len(models) + 1) + "|"]
+    lines = ["| category (n) | " + " | ".join(m["name"] for m in models) + " |", "|---" * (len(models) + 1) + "|"]
     for c in cats:
         n = max(m["by_category"].get(c, {}).get("n", 0) for m in models)
         vals = [pct(m["by_category"].get(c, {}).get(key)) for m in models]

@@ -73,3 +73,17 @@ def test_cpu_smoke_recipe_trains_the_packaged_base(tmp_path):
     lm = load(str(out))
     a = answer(lm, "How many employees are there?", "CREATE TABLE employees(id INT, name TEXT)")
     assert a.generation.new_tokens > 0 and "fine-tuned packaged" in lm.name
+
+
+def test_shipped_adapter_is_the_default_and_writes_runnable_sql():
+    from nl2sql.models import default_model, load, shipped_model
+    from nl2sql.pipeline import Request, answer_batch
+
+    assert shipped_model() is not None and default_model() == shipped_model()
+    lm = load(default_model())
+    assert "LoRA on SmolLM2-135M-Instruct" in lm.name
+    schema = (EXAMPLES / "company.sql").read_text()
+    questions = ["How many employees are there?", "What is the highest salary?", "List the names of all departments."]
+    answers = answer_batch(lm, [Request(q, schema, run=True) for q in questions])
+    assert all(a.validation.ok and a.result.ok and not a.unknown for a in answers), [a.sql for a in answers]
+    assert answers[0].result.rows == [(5,)] and answers[1].result.rows == [(120000.0,)]
