@@ -9,7 +9,7 @@ DATA ?= ../shared/data/spider_dev/spider_dev.jsonl
 LIMIT ?= 200
 OUT ?= runs/eval
 
-.PHONY: app cli test test-slow test-all bench bench-train synth train evaluate clean
+.PHONY: app cli test test-slow test-all bench bench-app bench-train synth train evaluate clean
 
 $(VENV)/.installed: requirements.txt scripts/install.sh
 	VENV=$(VENV) bash scripts/install.sh requirements.txt
@@ -40,6 +40,10 @@ test-all: test test-slow
 ## bench: generation speed of the packaged model (tokens/s, p50/p95) for batch 1 and 8, fp32 and bf16
 bench: $(VENV)/.installed
 	$(PY) -m benchmarks.generate
+
+## bench-app: the app's generate_sql latency (p50/p95 over 20 calls) and cold start
+bench-app: $(VENV)/.installed
+	$(PY) -m benchmarks.app
 
 ## bench-train: training tokens/s and s/step, fp32 vs bf16, full vs LoRA
 bench-train: $(VENV)/.installed
