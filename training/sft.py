@@ -14,7 +14,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from nl2sql.data import load_rows, mix, split_holdout
-from nl2sql.models import PACKAGED, bf16_supported, cpu_name, packaged_checkpoint, resolve
+from nl2sql.models import bf16_supported, cpu_name, packaged_checkpoint, resolve
 from nl2sql.prompt import build_prompt, completion
 from nl2sql.schema import SchemaError, parse_schema
 
@@ -186,9 +186,6 @@ def write_config(output_dir: Path, *configs) -> None:
     resolved = {type(c).__name__: (c.to_dict() if hasattr(c, "to_dict") else asdict(c)) for c in configs}
     (output_dir / "run_config.json").write_text(json.dumps(resolved, indent=2, default=str))
 
-
-__all__ = ["PACKAGED", "DataArguments", "load_mixture", "to_dataset", "sft_example", "base_location",
-           "hardware_settings", "plot_losses", "model_card", "write_config"]
 
 
 def completion_only_loss(model, inputs: dict, num_items_in_batch=None):
