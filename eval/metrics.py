@@ -110,7 +110,7 @@ def orders_output(sql: str, dialect: str = "sqlite") -> bool:
     """Whether the query's outermost SELECT has an ORDER BY (then row order is part of the answer)."""
     try:
         tree = sqlglot.parse_one(sql, read=dialect)
-    except SqlglotError:
+    except (SqlglotError, RecursionError):
         return False
     return isinstance(tree, exp.Query) and tree.args.get("order") is not None
 
@@ -120,7 +120,7 @@ def normalize(sql: str, dialect: str = "sqlite") -> str | None:
     try:
         tree = sqlglot.parse_one(sql.strip().rstrip(";"), read=dialect)
         return normalize_identifiers(tree, dialect=dialect).sql(dialect=dialect, normalize=True)
-    except (SqlglotError, ValueError, AttributeError):
+    except (SqlglotError, ValueError, AttributeError, RecursionError):
         return None
 
 
@@ -162,7 +162,7 @@ def sql_category(sql: str, dialect: str = "sqlite") -> str:
     """Gretel's complexity class of a query, read from its structure (for data sets without one)."""
     try:
         tree = sqlglot.parse_one(sql, read=dialect)
-    except SqlglotError:
+    except (SqlglotError, RecursionError):
         return "unparsed"
     if not isinstance(tree, exp.Query):
         return "data manipulation" if isinstance(tree, (exp.Insert, exp.Update, exp.Delete)) else "data definition"

@@ -128,5 +128,7 @@ def parse_schema(text: str, dialect: str = "sqlite") -> Schema:
         statements = sqlglot.parse(ddl, read=dialect) if ddl else []
     except (ParseError, TokenError) as e:
         raise SchemaError(f"schema does not parse: {e}") from e
+    except RecursionError as e:
+        raise SchemaError("schema does not parse: nested too deeply") from e
     tables = [t for s in statements if isinstance(s, exp.Create) for t in [_table_from_create(s)] if t]
     return Schema(tables=tables)

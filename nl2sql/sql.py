@@ -136,6 +136,8 @@ def validate(sql: str, dialect: str = "sqlite") -> Validation:
         return Validation(False, [_error(x) for x in e.errors] or [SqlError(str(e))])
     except TokenError as e:
         return Validation(False, [SqlError(f"cannot tokenize: {e}")])
+    except RecursionError:  # pathological nesting, e.g. a model repeating "(" until its token cap
+        return Validation(False, [SqlError("the query is nested too deeply to parse")])
     except ValueError as e:  # unknown dialect
         return Validation(False, [SqlError(str(e))])
     bad = [t for t in trees if not isinstance(t, _STATEMENTS)]
@@ -149,7 +151,7 @@ def pretty(sql: str, dialect: str = "sqlite") -> str:
     """Pretty-printed SQL; the input unchanged when it does not parse."""
     try:
         return ";\n\n".join(sqlglot.transpile(sql, read=dialect, write=dialect, pretty=True))
-    except (ParseError, TokenError, ValueError):
+    except (ParseError, TokenError, ValueError, RecursionError):
         return sql
 
 
@@ -165,6 +167,8 @@ def transpile(sql: str, read: str = "sqlite", write: str = "sqlite", pretty: boo
         return sql, [_error(x) for x in e.errors] or [SqlError(str(e))]
     except (TokenError, ValueError, sqlglot.errors.UnsupportedError) as e:
         return sql, [SqlError(str(e))]
+    except RecursionError:
+        return sql, [SqlError("the query is nested too deeply to parse")]
 
 
 def _closest(name: str, candidates: list[str]) -> str | None:
@@ -215,7 +219,7 @@ def ground(sql: str, schema: Schema | str, dialect: str = "sqlite") -> list[Unkn
     schema = parse_schema(schema, dialect) if isinstance(schema, str) else schema
     try:
         tree = sqlglot.parse_one(sql, read=dialect)
-    except (ParseError, TokenError, ValueError):
+    except (ParseError, TokenError, ValueError, RecursionError):
         return []
     aliases, local = _query_tables(tree)
     names = [t.name for t in schema.tables]

@@ -138,3 +138,12 @@ def test_ground_unknown_table():
 def test_ground_ignores_ctes_and_subquery_aliases():
     sql = "WITH top AS (SELECT id, salary FROM employees) SELECT t.salary FROM top t JOIN (SELECT id FROM departments) AS s ON s.id = t.id"
     assert ground(sql, DDL) == []
+
+
+def test_pathologically_nested_output_is_an_error_not_a_crash():
+    text = "SELECT " + "(" * 3000 + "1" + ")" * 3000
+    assert extract(text).startswith("SELECT (")
+    v = validate(text)
+    assert not v.ok and "nested too deeply" in v.errors[0].message
+    assert ground(text, DDL) == [] and pretty(text) == text
+    assert transpile(text, "sqlite", "postgres")[1]

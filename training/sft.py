@@ -41,7 +41,7 @@ class DataArguments:
 def used_tables(sql: str) -> set[str]:
     try:
         return {t.name.lower() for t in sqlglot.parse_one(sql, read="sqlite").find_all(exp.Table)}
-    except (SqlglotError, ValueError):
+    except (SqlglotError, ValueError, RecursionError):
         return set()
 
 
@@ -60,7 +60,7 @@ def uniform_sql(sql: str) -> str:
     """Gold SQL in one consistent style (spacing, keyword case), so a small model learns one way to write it."""
     try:
         return sqlglot.transpile(sql, read="sqlite", write="sqlite")[0]
-    except (SqlglotError, ValueError, IndexError):
+    except (SqlglotError, ValueError, IndexError, RecursionError):
         return sql
 
 
