@@ -20,7 +20,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
-from nl2sql.pipeline import Answer, Request, answer_stream
+from nl2sql.pipeline import Answer, Request, answer, answer_stream
 from nl2sql.sandbox import RunResult, run
 from nl2sql.schema import SchemaError
 from nl2sql.service import InputError, ModelPool, ServiceConfig, check_text, load_upload, validation_report
@@ -143,9 +143,7 @@ def _compare_side(role: str, req: Request):
         lm = POOL.get(role)
     except InputError as e:
         return f"**{role}**: {e}", "", "", pd.DataFrame()
-    ans = None
-    for ans in answer_stream(lm, req, CONFIG.max_new_tokens):
-        pass
+    ans = answer(lm, req.question, req.schema, req.dialect, req.run, req.db, CONFIG.max_new_tokens)
     return f"**{ans.model_name}**", ans.sql, badge(ans), table(ans.result)
 
 

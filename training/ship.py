@@ -2,8 +2,8 @@
 
 Copy a trained LoRA adapter into models/ as the shipped artifact: the adapter config (its base named
 by spec, e.g. `packaged`), the weights cast to fp16 (half the size; PEFT casts them back to the base
-model's dtype on load), the run's log and loss plot. The model card (README.md) is written from the
-run's card plus the evaluation tables when their summary files are given.
+model's dtype on load), the run's log, config and loss plot, and the run's model card (README.md)
+unless the destination already has one (a hand-edited card with evaluation tables is kept).
 """
 
 from __future__ import annotations
