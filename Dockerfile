@@ -11,18 +11,26 @@ ENV PYTHONUNBUFFERED=1 \
     PORT=7860
 
 RUN useradd --create-home --uid 1000 user
+# A C/C++ toolchain: PyPI has llama-cpp-python (the fast CPU backend) only as source.
+RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /home/user/app
 
 # Dependencies first (a layer that changes only with requirements.txt), through the same install
 # script as `make app` / `make test`, so CI exercises this path.
 COPY --chown=user requirements.txt ./
 COPY --chown=user scripts/install.sh scripts/install.sh
-RUN VENV=none TORCH_INDEX=https://download.pytorch.org/whl/cpu bash scripts/install.sh requirements.txt
+# llama.cpp is compiled for AVX2 (not -march=native): the image runs on CPUs other than the builder's.
+RUN VENV=none TORCH_INDEX=https://download.pytorch.org/whl/cpu \
+    CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DLLAVA_BUILD=OFF" \
+    bash scripts/install.sh requirements.txt
 
 USER user
 COPY --chown=user . .
-# Convert the packaged GGUF into the cache now, not at first request.
-RUN python -c "from nl2sql.models import packaged_checkpoint; print(packaged_checkpoint())"
+# Convert the packaged GGUF and export the shipped adapter for llama.cpp into the cache now, not at
+# the first request.
+RUN python -c "from nl2sql.models import packaged_checkpoint; print(packaged_checkpoint())" \
+    && python -m nl2sql.export --defaults
 
 EXPOSE 7860
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \

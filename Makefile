@@ -8,8 +8,9 @@ MODEL ?= packaged
 DATA ?= ../shared/data/spider_dev/spider_dev.jsonl
 LIMIT ?= 200
 OUT ?= runs/eval
+QUANT ?= q8_0
 
-.PHONY: app cli test test-slow test-all bench bench-app bench-train synth train evaluate clean
+.PHONY: app cli test test-slow test-all bench bench-app bench-backends bench-train synth train evaluate export clean
 
 $(VENV)/.installed: requirements.txt scripts/install.sh
 	VENV=$(VENV) bash scripts/install.sh requirements.txt
@@ -45,6 +46,10 @@ bench: $(VENV)/.installed
 bench-app: $(VENV)/.installed
 	$(PY) -m benchmarks.app
 
+## bench-backends: transformers vs llama.cpp (GGUF F32/F16/Q8_0/Q4_1) vs int8: speed, memory, same SQL as fp32
+bench-backends: $(VENV)/.installed
+	$(PY) -m benchmarks.backends --agree 200 --out runs/bench-backends.json
+
 ## bench-train: training tokens/s and s/step, fp32 vs bf16, full vs LoRA
 bench-train: $(VENV)/.installed
 	$(PY) -m training.bench
@@ -60,6 +65,10 @@ train: $(VENV)/.installed
 ## evaluate: score MODEL on DATA (first LIMIT rows) into OUT
 evaluate: $(VENV)/.installed
 	$(PY) -m eval.evaluate --model $(MODEL) --data $(DATA) --limit $(LIMIT) --out $(OUT)
+
+## export: MODEL as GGUF (QUANT) into the cache, where the llama.cpp backend finds it
+export: $(VENV)/.installed
+	$(PY) -m nl2sql.export --model $(MODEL) --quant $(QUANT)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

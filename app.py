@@ -1,8 +1,8 @@
-"""python app.py [--port 7860] [--host 0.0.0.0] [--base-model SPEC] [--ft-model SPEC] [--mcp]
+"""python app.py [--port 7860] [--host 0.0.0.0] [--base-model SPEC] [--ft-model SPEC] [--backend auto] [--mcp]
 
 The nl2sql Gradio app: Generate SQL, Validate SQL, Compare base vs fine-tuned. Handlers only adapt
 the UI to nl2sql (pipeline, service); API names for gradio_client: generate_sql, run_sql,
-validate_sql, compare. Config from the environment (BASE_MODEL, FT_MODEL, MAX_*_CHARS, PORT, ...),
+validate_sql, compare. Config from the environment (BASE_MODEL, FT_MODEL, BACKEND, MAX_*_CHARS, PORT, ...),
 overridable by flags.
 """
 
@@ -20,6 +20,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from nl2sql.backends import NAMES as BACKENDS
 from nl2sql.pipeline import Answer, Request, answer, answer_stream
 from nl2sql.sandbox import RunResult, run
 from nl2sql.schema import SchemaError
@@ -76,7 +77,8 @@ def badge(ans: Answer) -> str:
     lines += [f"- {e}" for e in ans.validation.errors] + [f"- ⚠️ {u}" for u in ans.unknown]
     if ans.result is not None:
         lines.append(f"- runs: {'yes' if ans.result.ok else 'no: ' + (ans.result.error or '')}")
-    lines.append(f"<sub>{ans.model_name} · {speed}</sub>")
+    engine = f"{g.backend} · " if g else ""
+    lines.append(f"<sub>{ans.model_name} · {engine}{speed}</sub>")
     return "\n".join(lines)
 
 
@@ -256,9 +258,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--port", type=int, default=CONFIG.port)
     p.add_argument("--base-model", default=CONFIG.base_model)
     p.add_argument("--ft-model", default=CONFIG.ft_model)
+    p.add_argument("--backend", default=CONFIG.backend, choices=BACKENDS,
+                   help="generation engine (auto: llama.cpp on a CPU when installed, else transformers)")
     p.add_argument("--mcp", action="store_true", help="also serve the API as MCP tools (needs gradio[mcp])")
     args = p.parse_args(argv)
-    CONFIG = replace(CONFIG, base_model=args.base_model, ft_model=args.ft_model or None, port=args.port)
+    CONFIG = replace(CONFIG, base_model=args.base_model, ft_model=args.ft_model or None, port=args.port,
+                     backend=args.backend)
     POOL.config = CONFIG
     logging.basicConfig(level=logging.INFO)
     threading.Thread(target=warm_up, daemon=True).start()

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from eval import metrics
 from eval.judge import JudgeUnavailable
 from eval.metrics import ExampleResult
+from nl2sql.backends import NAMES as BACKENDS, BackendUnavailable
 from nl2sql.data import DataError, load_rows
 from nl2sql.models import ModelSpecError
 from nl2sql.pipeline import Answer, Request, answer_batch
@@ -37,6 +38,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data", required=True, help="synthetic:test, a .jsonl/.csv/.parquet file, or a hub data set")
     p.add_argument("--split", default="test", help="split for hub/synthetic sources")
     p.add_argument("--limit", type=int, help="first N rows only")
+    p.add_argument("--backend", default="auto", choices=BACKENDS,
+                   help="generation engine (auto: llama.cpp on a CPU when installed, else transformers)")
     p.add_argument("--batch_size", type=int, default=8)
     p.add_argument("--max_new_tokens", type=int, default=160)
     p.add_argument("--judge", action="store_true", help="also grade with an LLM judge (see eval/judge.py)")
@@ -109,14 +112,18 @@ def _from_dict(d: dict) -> ExampleResult:
 
 def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tuple[str, list[ExampleResult]]:
     """Predict + score the rows not yet in out_file for model `spec`; (display name, all its results)."""
-    from nl2sql.models import load
+    from nl2sql.backends import open_backend
 
     done = _done(out_file)
     todo = [r for r in rows if (spec, r["id"]) not in done]
     name = next((d["extra"].get("model_name") for (m, _), d in done.items() if m == spec), None)
     if todo:
-        lm = load(spec)
-        name = lm.name
+        lm = open_backend(spec, args.backend)
+        before = {d["extra"].get("backend", "transformers") for (m, _), d in done.items() if m == spec}
+        if before - {lm.kind}:
+            raise ModelSpecError(f"{out_file} holds predictions of {spec} made with {', '.join(before)}, not "
+                                 f"{lm.kind}: pass --backend {before.pop()} or a new --out")
+        name = lm.label
         bar = tqdm(total=len(rows), initial=len(rows) - len(todo), desc=f"eval {name[:40]}", unit="ex")
         with out_file.open("a") as f:
             for i in range(0, len(todo), args.batch_size):
@@ -128,6 +135,7 @@ def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tu
                 for ans, row in zip(answers, chunk):
                     res = score(ans, row, spec, [execute(g, row) for g in _golds(row)], share)
                     res.extra["model_name"] = name
+                    res.extra["backend"] = lm.kind
                     if judge is not None:
                         res.judge = judge.judge(row["question"], row.get("schema"), res.gold, res.predicted).to_dict()
                     f.write(json.dumps(res.to_dict(), default=str) + "\n")
@@ -171,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     for spec in args.model:
         try:
             name, results = predict(spec, rows, args, out_file, judge)
-        except ModelSpecError as e:
+        except (ModelSpecError, BackendUnavailable) as e:
             print(f"error: cannot load model: {e}", file=sys.stderr)
             return 3
         models.append(summarize_model(name, spec, results))

@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from nl2sql.backends import NAMES as BACKENDS
 from nl2sql.generate import DEFAULT_MAX_NEW_TOKENS
 from nl2sql.schema import SchemaError
 from nl2sql.sql import DIALECTS
@@ -23,6 +24,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--db", type=Path, help="a SQLite file to run the query on (read-only)")
     p.add_argument("--model", default=None, help="model spec: packaged, a checkpoint or adapter dir, a hub id "
                                                "(default: the fine-tuned adapter under models/, else packaged)")
+    p.add_argument("--backend", default="auto", choices=BACKENDS,
+                   help="generation engine (default auto: llama.cpp on a CPU when installed, else transformers)")
+    p.add_argument("--remote-url", help="OpenAI-compatible server for --backend remote (or NL2SQL_REMOTE_URL)")
     p.add_argument("--dialect", default="sqlite", choices=DIALECTS, help="dialect of the printed SQL")
     p.add_argument("--run", action="store_true", help="execute the query and print the result")
     p.add_argument("--max-new-tokens", type=int, default=DEFAULT_MAX_NEW_TOKENS)
@@ -50,7 +54,7 @@ def _report(answer, verbose: bool) -> None:
         print(f"warning: {miss}", file=sys.stderr)
     g = answer.generation
     if verbose and g:
-        print(f"-- model: {answer.model_name}; {g.prompt_tokens} prompt + {g.new_tokens} new tokens in "
+        print(f"-- model: {answer.model_name} ({g.backend}); {g.prompt_tokens} prompt + {g.new_tokens} new tokens in "
               f"{g.latency_s:.2f} s; raw: {g.text!r}", file=sys.stderr)
     if answer.result is not None:
         from nl2sql.sandbox import format_table
@@ -73,17 +77,30 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, SchemaError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from nl2sql.models import ModelSpecError, default_model, timed_load
+    import logging
+    import time
+
+    from nl2sql.backends import BackendUnavailable, open_backend
+    from nl2sql.models import ModelSpecError, default_model
     from nl2sql.pipeline import answer
 
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
+    start = time.perf_counter()
     try:
-        lm, seconds = timed_load(args.model or default_model())
-    except (ModelSpecError, OSError) as e:
+        lm = open_backend(args.model or default_model(), args.backend, url=args.remote_url)
+    except (ModelSpecError, BackendUnavailable, OSError) as e:
         print(f"error: cannot load model: {e}", file=sys.stderr)
         return 3
     if args.verbose:
-        print(f"-- loaded {lm.name} ({lm.dtype}, {lm.device}) in {seconds:.1f} s", file=sys.stderr)
-    ans = answer(lm, req.question, req.schema, req.dialect, req.run, req.db, args.max_new_tokens)
+        print(f"-- loaded {lm.label} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    try:
+        ans = answer(lm, req.question, req.schema, req.dialect, req.run, req.db, args.max_new_tokens)
+    except BackendUnavailable as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
+    except ValueError as e:  # e.g. a prompt longer than the model's context
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     _report(ans, args.verbose)
     return 0 if ans.validation.ok and (ans.result is None or ans.result.ok) else 1
 

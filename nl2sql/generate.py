@@ -29,6 +29,7 @@ class Generation:
     latency_s: float
     first_token_s: float | None = None  # streaming only
     done: bool = True  # False for partial snapshots while streaming
+    backend: str = "transformers"  # which engine answered (nl2sql.backends)
 
     @property
     def tokens_per_s(self) -> float:

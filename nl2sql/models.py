@@ -187,14 +187,26 @@ def _location(source: Source) -> str:
     return str(packaged_checkpoint()) if source.kind == "packaged" else source.location
 
 
-def _load_weights(location: str, dtype: torch.dtype, device: str):
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def tokenizer_at(location: str):
+    from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(location)
-    model = AutoModelForCausalLM.from_pretrained(location, dtype=dtype).to(device)
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    return model.eval(), tok
+    return tok
+
+
+def load_tokenizer(spec: str):
+    """Only the tokenizer of `spec` (an adapter's is its base's): what builds prompts for remote models."""
+    source = resolve(spec)
+    return load_tokenizer(source.base) if source.kind == "adapter" else tokenizer_at(_location(source))
+
+
+def _load_weights(location: str, dtype: torch.dtype, device: str):
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(location, dtype=dtype).to(device)
+    return model.eval(), tokenizer_at(location)
 
 
 def load(spec: str, dtype: torch.dtype | str | None = None, device: str | None = None) -> LoadedModel:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nl2sql import generate as gen
+from nl2sql.backends import Backend, TransformersBackend
 from nl2sql.models import LoadedModel
 from nl2sql.prompt import build_prompt
 from nl2sql.sandbox import RunResult, run as run_sql
@@ -56,12 +57,19 @@ def check_request(req: Request) -> None:
         raise SchemaError("the schema has no CREATE TABLE statement")
 
 
-def _prompt(lm: LoadedModel, req: Request) -> str:
+Model = Backend | LoadedModel  # a LoadedModel answers through the transformers backend
+
+
+def as_backend(lm: Model) -> Backend:
+    return TransformersBackend(lm) if isinstance(lm, LoadedModel) else lm
+
+
+def _prompt(lm: Model, req: Request) -> str:
     ddl = split_ddl(req.schema)[0] if req.schema else None
     return build_prompt(req.question, ddl, lm.tokenizer)
 
 
-def finish(lm: LoadedModel, req: Request, generation: gen.Generation) -> Answer:
+def finish(lm: Model, req: Request, generation: gen.Generation) -> Answer:
     """Everything after generation: validate, transpile, ground, run."""
     model_sql = generation.sql
     validation = validate(model_sql, MODEL_DIALECT)
@@ -76,29 +84,31 @@ def finish(lm: LoadedModel, req: Request, generation: gen.Generation) -> Answer:
     return Answer(req.question, sql, model_sql, req.dialect, validation, unknown, result, generation, lm.name)
 
 
-def answer(lm: LoadedModel, question: str, schema: str | None = None, dialect: str = "sqlite",
+def answer(lm: Model, question: str, schema: str | None = None, dialect: str = "sqlite",
            run: bool = False, db: str | Path | None = None,
            max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS) -> Answer:
     """Answer one question (see Request for the arguments)."""
     return answer_batch(lm, [Request(question, schema, dialect, run, db)], max_new_tokens, batch_size=1)[0]
 
 
-def answer_batch(lm: LoadedModel, requests: list[Request], max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS,
+def answer_batch(lm: Model, requests: list[Request], max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS,
                  batch_size: int = 8) -> list[Answer]:
     """Answer many requests with batched generation; one Answer per request, in order."""
     for req in requests:
         check_request(req)
+    lm = as_backend(lm)
     prompts = [_prompt(lm, r) for r in requests]
-    generations = gen.generate_batch(lm, prompts, max_new_tokens, batch_size)
+    generations = lm.generate_batch(prompts, max_new_tokens, batch_size)
     return [finish(lm, r, g) for r, g in zip(requests, generations)]
 
 
-def answer_stream(lm: LoadedModel, req: Request,
+def answer_stream(lm: Model, req: Request,
                   max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS) -> Iterator[gen.Generation | Answer]:
     """Yield partial Generations while the model writes, then the final Answer."""
     check_request(req)
+    lm = as_backend(lm)
     last = None
-    for last in gen.stream(lm, _prompt(lm, req), max_new_tokens):
+    for last in lm.stream(_prompt(lm, req), max_new_tokens):
         if not last.done:
             yield last
     yield finish(lm, req, last)

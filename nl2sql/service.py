@@ -16,7 +16,8 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nl2sql.models import LoadedModel, ModelSpecError, load, shipped_model
+from nl2sql.backends import NAMES as BACKENDS, Backend, BackendUnavailable, open_backend
+from nl2sql.models import ModelSpecError, shipped_model
 from nl2sql.sandbox import read_schema
 from nl2sql.schema import SchemaError
 from nl2sql.sql import SqlError, Unknown, ground, pretty, transpile, validate
@@ -38,6 +39,7 @@ def _int_env(env, key: str, default: int) -> int:
 class ServiceConfig:
     base_model: str = "packaged"
     ft_model: str | None = None
+    backend: str = "auto"  # nl2sql.backends.NAMES; auto: llama.cpp on a CPU when installed
     max_question_chars: int = 500
     max_schema_chars: int = 20_000
     max_sql_chars: int = 10_000
@@ -51,7 +53,11 @@ class ServiceConfig:
     def from_env(cls, env=None) -> "ServiceConfig":
         env = os.environ if env is None else env
         default_ft = shipped_model()
+        backend = env.get("BACKEND", "auto")
+        if backend not in BACKENDS:
+            raise ValueError(f"BACKEND must be one of {', '.join(BACKENDS)}, got {backend!r}")
         return cls(base_model=env.get("BASE_MODEL", "packaged"), ft_model=env.get("FT_MODEL", default_ft) or None,
+                   backend=backend,
                    max_question_chars=_int_env(env, "MAX_QUESTION_CHARS", 500),
                    max_schema_chars=_int_env(env, "MAX_SCHEMA_CHARS", 20_000),
                    max_sql_chars=_int_env(env, "MAX_SQL_CHARS", 10_000),
@@ -76,13 +82,14 @@ def check_text(value: str | None, name: str, limit: int, required: bool = False)
 class ModelPool:
     """Models loaded once per spec and shared by every session; loading is serialised."""
 
-    def __init__(self, config: ServiceConfig, loader=load):
-        self.config, self._loader = config, loader
-        self._models: dict[str, LoadedModel] = {}
+    def __init__(self, config: ServiceConfig, loader=None):
+        self.config = config
+        self._loader = loader or (lambda spec: open_backend(spec, self.config.backend))
+        self._models: dict[str, Backend] = {}
         self._errors: dict[str, str] = {}
         self._lock = threading.Lock()
 
-    def get(self, role: str) -> LoadedModel:
+    def get(self, role: str) -> Backend:
         """The 'base' or 'ft' model; InputError with a clear message when it is not available."""
         spec = self.config.base_model if role == "base" else self.config.ft_model
         if not spec:
@@ -92,7 +99,7 @@ class ModelPool:
             if spec not in self._models and spec not in self._errors:
                 try:
                     self._models[spec] = self._loader(spec)
-                except (ModelSpecError, OSError, ValueError) as e:
+                except (ModelSpecError, BackendUnavailable, OSError, ValueError) as e:
                     self._errors[spec] = f"The model {spec!r} could not be loaded: {e}"
         if spec in self._errors:
             raise InputError(self._errors[spec])
@@ -105,7 +112,7 @@ class ModelPool:
                 lines.append(f"- {role}: not configured")
             elif spec in self._models:
                 lm = self._models[spec]
-                lines.append(f"- {role}: {lm.name} (loaded, {str(lm.dtype).replace('torch.', '')}, {lm.device})")
+                lines.append(f"- {role}: {lm.name} (loaded; {lm.kind}, {lm.precision})")
             elif spec in self._errors:
                 lines.append(f"- {role}: failed to load ({self._errors[spec]})")
             else:

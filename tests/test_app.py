@@ -16,7 +16,7 @@ SCHEMA = (EXAMPLES / "company.sql").read_text()
 @pytest.fixture
 def tiny_app(tiny_model_dir, monkeypatch):
     config = ServiceConfig(base_model=str(tiny_model_dir), ft_model=str(tiny_model_dir), max_new_tokens=6,
-                           max_question_chars=200)
+                           max_question_chars=200, backend="transformers")
     monkeypatch.setattr(app, "CONFIG", config)
     monkeypatch.setattr(app, "POOL", ModelPool(config))
     return config
@@ -77,7 +77,7 @@ def test_compare_both_sides(tiny_app):
 
 
 def test_compare_without_fine_tuned_model_says_how_to_train(tiny_model_dir, monkeypatch):
-    config = ServiceConfig(base_model=str(tiny_model_dir), ft_model=None, max_new_tokens=4)
+    config = ServiceConfig(base_model=str(tiny_model_dir), ft_model=None, max_new_tokens=4, backend="transformers")
     monkeypatch.setattr(app, "CONFIG", config)
     monkeypatch.setattr(app, "POOL", ModelPool(config))
     outs = app.compare("How many employees?", SCHEMA, "sqlite")
@@ -131,6 +131,25 @@ def test_config_from_env():
     with pytest.raises(ValueError, match="PORT must be an integer"):
         ServiceConfig.from_env({"PORT": "eighty"})
     assert check_text("  hi ", "question", 10) == "hi"
+    assert c.backend == "auto" and ServiceConfig.from_env({"BACKEND": "llama.cpp"}).backend == "llama.cpp"
+    with pytest.raises(ValueError, match="BACKEND must be one of auto, transformers, llama.cpp, remote"):
+        ServiceConfig.from_env({"BACKEND": "onnx"})
+
+
+def test_the_page_and_the_badge_say_which_backend_answered(tiny_app):
+    app.POOL.get("base")
+    assert "(loaded; transformers, float32, cpu)" in app.POOL.status()
+    *_, (sql, verdict) = app.generate_sql("How many employees?", SCHEMA, "sqlite")
+    assert " · transformers · " in verdict
+
+
+def test_an_unreachable_remote_backend_is_a_clear_message(tiny_model_dir, monkeypatch):
+    config = ServiceConfig(base_model=str(tiny_model_dir), ft_model=None, backend="remote")
+    monkeypatch.setattr(app, "CONFIG", config)
+    monkeypatch.setattr(app, "POOL", ModelPool(config))
+    monkeypatch.delenv("NL2SQL_REMOTE_URL", raising=False)
+    with pytest.raises(gr.Error, match="needs a server URL"):
+        list(app.generate_sql("How many employees?", SCHEMA, "sqlite"))
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
 
 @pytest.fixture
 def url(tiny_model_dir, monkeypatch):
-    config = ServiceConfig(base_model=str(tiny_model_dir), ft_model=str(tiny_model_dir), max_new_tokens=8)
+    config = ServiceConfig(base_model=str(tiny_model_dir), ft_model=str(tiny_model_dir), max_new_tokens=8,
+                           backend="transformers")
     monkeypatch.setattr(app, "CONFIG", config)
     monkeypatch.setattr(app, "POOL", ModelPool(config))
     app.demo.queue()

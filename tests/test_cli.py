@@ -32,6 +32,20 @@ def test_unknown_model_is_status_3(capsys):
 
 def test_answers_with_a_local_model(capsys, tiny_model_dir):
     rc = main(["How many employees?", "--schema", SCHEMA, "--model", str(tiny_model_dir), "--max-new-tokens", "5",
-               "--verbose"])
+               "--verbose", "--backend", "transformers"])
     out, err = capsys.readouterr()
     assert rc in (0, 1) and out.strip().endswith(";") and "prompt +" in err
+
+
+def test_says_which_backend_answered(capsys, tiny_model_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("NL2SQL_CACHE", str(tmp_path))
+    rc = main(["How many employees?", "--schema", SCHEMA, "--model", str(tiny_model_dir), "--max-new-tokens", "5",
+               "--verbose", "--backend", "llama.cpp"])
+    err = capsys.readouterr().err
+    assert rc in (0, 1) and "· llama.cpp, GGUF Q8_0" in err and "(llama.cpp);" in err
+
+
+def test_remote_backend_without_a_server_is_status_3(capsys, tiny_model_dir, monkeypatch):
+    monkeypatch.delenv("NL2SQL_REMOTE_URL", raising=False)
+    assert main(["q", "--model", str(tiny_model_dir), "--backend", "remote"]) == 3
+    assert "needs a server URL" in capsys.readouterr().err

@@ -62,7 +62,7 @@ def test_score_unparsable(tiny, dataset):
 def test_end_to_end_and_resume(tiny_model_dir, dataset, tmp_path, monkeypatch):
     out = tmp_path / "out"
     argv = ["--model", str(tiny_model_dir), "--data", str(dataset), "--out", str(out), "--batch_size", "2",
-            "--max_new_tokens", "4"]
+            "--max_new_tokens", "4", "--backend", "transformers"]
     assert main(argv) == 0
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n"] == 4 and summary["data"] == str(dataset)
@@ -92,7 +92,7 @@ def test_judge_agreement_in_report(tiny_model_dir, dataset, tmp_path, monkeypatc
             monkeypatch.delenv(k, raising=False)
         out = tmp_path / "judged"
         assert main(["--model", str(tiny_model_dir), "--data", str(dataset), "--out", str(out), "--judge",
-                     "--max_new_tokens", "4"]) == 0
+                     "--max_new_tokens", "4", "--backend", "transformers"]) == 0
     finally:
         server.close()
     assert len(server.requests) == 4
@@ -115,3 +115,15 @@ def test_judge_without_credentials_is_a_clear_error(dataset, tmp_path, monkeypat
         monkeypatch.delenv(k, raising=False)
     assert main(["--model", "packaged", "--data", str(dataset), "--out", str(tmp_path / "o"), "--judge"]) == 2
     assert "no judge configured" in capsys.readouterr().err
+
+
+def test_a_resumed_run_refuses_to_mix_backends(tiny_model_dir, dataset, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("NL2SQL_CACHE", str(tmp_path / "cache"))
+    out = tmp_path / "mixed"
+    argv = ["--model", str(tiny_model_dir), "--data", str(dataset), "--out", str(out), "--max_new_tokens", "4"]
+    assert main([*argv, "--backend", "transformers"]) == 0
+    assert json.loads((out / "predictions.jsonl").read_text().splitlines()[0])["extra"]["backend"] == "transformers"
+    lines = (out / "predictions.jsonl").read_text().splitlines()
+    (out / "predictions.jsonl").write_text("\n".join(lines[:2]) + "\n")
+    assert main([*argv, "--backend", "llama.cpp"]) == 3
+    assert "made with transformers, not llama.cpp: pass --backend transformers" in capsys.readouterr().err

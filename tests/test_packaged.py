@@ -87,3 +87,34 @@ def test_shipped_adapter_is_the_default_and_writes_runnable_sql():
     answers = answer_batch(lm, [Request(q, schema, run=True) for q in questions])
     assert all(a.validation.ok and a.result.ok and not a.unknown for a in answers), [a.sql for a in answers]
     assert answers[0].result.rows == [(5,)] and answers[1].result.rows == [(120000.0,)]
+
+
+@pytest.mark.parametrize("which", ["packaged", "shipped"])
+def test_llamacpp_gives_the_same_sql_as_transformers_fp32(which):
+    """The default fast backend (the packaged Q4_1 file; the shipped adapter's Q8_0 export) against the
+    reference on real questions; `make bench-backends` measures the agreement on 200 Spider dev rows."""
+    import torch
+
+    from nl2sql.backends import TransformersBackend, open_backend
+    from nl2sql.models import load, shipped_model
+    from nl2sql.pipeline import Request, answer_batch
+
+    spec = "packaged" if which == "packaged" else shipped_model()
+    fast = open_backend(spec, "llama.cpp")
+    ref = TransformersBackend(load(spec, dtype=torch.float32, device="cpu"))
+    schema = (EXAMPLES / "company.sql").read_text()
+    reqs = [Request(q, schema) for q in ("How many employees are there?", "What is the highest salary?",
+                                         "List the names of all departments.", "Who earns the most?")]
+    got = [a.model_sql for a in answer_batch(fast, reqs, max_new_tokens=48)]
+    want = [a.model_sql for a in answer_batch(ref, reqs, max_new_tokens=48, batch_size=1)]
+    assert sum(g == w for g, w in zip(got, want)) >= 3, (got, want)
+    assert fast.kind == "llama.cpp" and "GGUF" in fast.precision
+
+
+def test_the_cli_answers_on_the_fast_backend_by_default(capsys):
+    from nl2sql.__main__ import main
+
+    assert main(["How many employees are there?", "--schema", str(EXAMPLES / "company.sql"), "--run",
+                 "--verbose"]) == 0
+    out, err = capsys.readouterr()
+    assert "(llama.cpp)" in err and "5" in out

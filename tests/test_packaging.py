@@ -24,9 +24,18 @@ def test_dockerfile_runs_as_uid_1000_converts_the_model_and_checks_health():
 
 
 def test_build_time_conversion_command_is_valid_python():
-    cmd = re.search(r'RUN python -c "(.+?)"\n', DOCKERFILE).group(1)
+    cmd = re.search(r'RUN python -c "(.+?)"', DOCKERFILE).group(1)
     compile(cmd, "<dockerfile>", "exec")
     assert "nl2sql.models" in cmd
+
+
+def test_image_compiles_llama_cpp_portably_and_exports_the_defaults():
+    assert "build-essential" in DOCKERFILE and "-DGGML_NATIVE=OFF" in DOCKERFILE and "-DGGML_AVX2=ON" in DOCKERFILE
+    assert "python -m nl2sql.export --defaults" in DOCKERFILE
+    assert re.search(r"^llama-cpp-python==[\d.]+$", (ROOT / "requirements.txt").read_text(), re.M)
+    assert "-m nl2sql.export --defaults" in (ROOT / "scripts" / "install.sh").read_text()  # make / CI too
+    out = subprocess.run([sys.executable, "-m", "nl2sql.export", "--help"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0 and "--defaults" in out.stdout
 
 
 def test_readme_front_matter_configures_a_docker_space():

@@ -1,0 +1,27 @@
+"""The transformers backend: the model exactly as training and evaluation load it (nl2sql.models)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from nl2sql import generate as gen
+from nl2sql.backends.base import Backend
+from nl2sql.models import LoadedModel
+
+
+class TransformersBackend(Backend):
+    kind = "transformers"
+
+    def __init__(self, lm: LoadedModel):
+        super().__init__(lm.name, lm.spec, lm.tokenizer, f"{str(lm.dtype).replace('torch.', '')}, {lm.device}")
+        self.lm = lm
+
+    def stream(self, prompt: str, max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS) -> Iterator[gen.Generation]:
+        return gen.stream(self.lm, prompt, max_new_tokens)
+
+    def generate_batch(self, prompts: list[str], max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS,
+                       batch_size: int = 8) -> list[gen.Generation]:
+        return gen.generate_batch(self.lm, prompts, max_new_tokens, batch_size)
+
+    def generate(self, prompt: str, max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS) -> gen.Generation:
+        return gen.generate(self.lm, prompt, max_new_tokens)

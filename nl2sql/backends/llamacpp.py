@@ -1,0 +1,82 @@
+"""The llama.cpp backend: llama-cpp-python on a GGUF export of the model (see nl2sql.export).
+
+The prompt is tokenized and the output decoded with the model's own transformers tokenizer, so the
+token ids and text match the transformers backend; llama.cpp only runs the network, greedily.
+llama-cpp-python keeps one sequence per context: batches run one prompt after another, and a shared
+prefix (the system turn and schema of the previous prompt) is reused from the KV cache.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from nl2sql.backends.base import Backend, BackendUnavailable, drive
+from nl2sql.generate import DEFAULT_MAX_NEW_TOKENS, Generation
+
+DEFAULT_N_CTX = 8192  # SmolLM2's context; the KV cache costs ~23 KB per token in f16
+
+
+def _threads() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _trained_context(gguf: Path) -> int:
+    from gguf import GGUFReader
+
+    fields = GGUFReader(gguf).fields
+    arch = fields["general.architecture"].contents()
+    return int(fields[f"{arch}.context_length"].contents())
+
+
+class LlamaCppBackend(Backend):
+    kind = "llama.cpp"
+
+    def __init__(self, name: str, spec: str, tokenizer, precision: str, llm):
+        super().__init__(name, spec, tokenizer, precision)
+        self.llm = llm
+        self._lock = threading.Lock()  # one llama.cpp context: one generation at a time
+
+    @classmethod
+    def open(cls, spec: str, quant: str | None = None, n_threads: int | None = None,
+             n_ctx: int | None = None) -> "LlamaCppBackend":
+        try:
+            import llama_cpp
+        except ImportError as e:
+            raise BackendUnavailable("llama-cpp-python is not installed (pip install llama-cpp-python)") from e
+        from nl2sql.export import ExportError, default_quant, model_files
+        from nl2sql.models import tokenizer_at
+
+        quant = quant or default_quant(spec)
+        try:
+            gguf, tok_dir, name = model_files(spec, quant)
+        except ExportError as e:
+            raise BackendUnavailable(str(e)) from e
+        threads = n_threads or _threads()
+        n_ctx = min(n_ctx or int(os.environ.get("NL2SQL_N_CTX", DEFAULT_N_CTX)), _trained_context(gguf))
+        llm = llama_cpp.Llama(model_path=str(gguf), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
+                              verbose=False)
+        tok = tokenizer_at(str(tok_dir))
+        return cls(name, spec, tok, f"GGUF {quant.upper()}, {threads} threads", llm)
+
+    def stream(self, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> Iterator[Generation]:
+        ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        room = self.llm.n_ctx() - max_new_tokens
+        if len(ids) > room:
+            raise ValueError(f"the prompt is {len(ids):,} tokens; this model's context leaves room for {room:,}")
+        return drive(self._pieces(ids), len(ids), max_new_tokens, self.kind)
+
+    def _pieces(self, ids: list[int]) -> Iterator[str]:
+        eos = self.tokenizer.eos_token_id
+        out: list[int] = []
+        with self._lock:
+            for token in self.llm.generate(ids, temp=0.0, top_k=1, top_p=1.0, min_p=0.0, repeat_penalty=1.0):
+                out.append(token)
+                yield self.tokenizer.decode(out, skip_special_tokens=True)
+                if token == eos:
+                    return
