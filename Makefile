@@ -48,7 +48,7 @@ bench-app: $(VENV)/.installed
 
 ## bench-backends: transformers vs llama.cpp (GGUF F32/F16/Q8_0/Q4_1) vs int8: speed, memory, same SQL as fp32
 bench-backends: $(VENV)/.installed
-	$(PY) -m benchmarks.backends --agree 200 --out runs/bench-backends.json
+	$(PY) -m benchmarks.backends --agree 200 --app 20 --out runs/bench-backends.json
 
 ## bench-train: training tokens/s and s/step, fp32 vs bf16, full vs LoRA
 bench-train: $(VENV)/.installed

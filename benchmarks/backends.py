@@ -1,4 +1,4 @@
-"""python -m benchmarks.backends [--model packaged] [--calls 8] [--agree 200] [--agree-model DIR] [--out FILE]
+"""python -m benchmarks.backends [--model packaged] [--calls 8] [--agree 200] [--agree-model DIR] [--app 20] [--out FILE]
 
 The generation backends side by side on this machine, each candidate in a fresh process (so its
 peak memory is its own): load time, time to first token, decode tokens/s at batch 1 and p50
@@ -10,6 +10,9 @@ the linear layers, llama.cpp on GGUF F32 / F16 / Q8_0 / Q4_1 exports of the same
 and the agree model (default: the shipped adapter, the app's default) and counts how often its SQL
 is the same as transformers fp32's: faithfulness. Answers are cached in runs/bench-backends/ so an
 interrupted run continues.
+
+--app N runs benchmarks.app (generate_sql through gradio_client, N calls on the ~300-token Spider
+schema) on transformers and on llama.cpp, for the base model and for the shipped fine-tuned one.
 """
 
 from __future__ import annotations
@@ -126,6 +129,7 @@ def main() -> None:
     p.add_argument("--candidates", default=",".join(CANDIDATES))
     p.add_argument("--agree", type=int, default=0, help="also measure SQL agreement on the first N questions")
     p.add_argument("--agree-model", default=shipped_model() or "packaged")
+    p.add_argument("--app", type=int, default=0, help="also time the app's generate_sql over N calls per backend")
     p.add_argument("--out", type=Path)
     p.add_argument("--one", help=argparse.SUPPRESS)
     p.add_argument("--agree-one", action="store_true", help=argparse.SUPPRESS)
@@ -147,9 +151,34 @@ def main() -> None:
                 row["agreement"] = sum(a == b for a, b in zip(ref, other["sql"])) / len(ref)
             print(row["candidate"], row.get("agreement", other.get("error")), flush=True)
         results["agree_model"], results["agree_n"] = args.agree_model, args.agree
+    results["app"] = [app_run(backend, role, args.app) for role in ("base", "ft") for backend in
+                      ("transformers", "llama.cpp") if args.app]
     print(render(results))
     if args.out:
         args.out.write_text(json.dumps(results, indent=2))
+
+
+def app_run(backend: str, role: str, calls: int) -> dict:
+    argv = ["--backend", backend, "--calls", str(calls), "--workload", "spider"] + (["--base-only"] if role == "base"
+                                                                                      else [])
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.app", *argv], capture_output=True, text=True)
+    line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
+    row = {"backend": backend, "role": role,
+           **(json.loads(line[len("RESULT "):]) if line else {"error": proc.stderr.strip()[-300:]})}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def render_app(rows: list[dict]) -> list[str]:
+    lines = ["", "| app generate_sql | model | new tokens/answer | p50 s | p95 s | cold start s | peak RSS MB |",
+             "|---|---|---|---|---|---|---|"]
+    for x in rows:
+        if "error" in x:
+            lines.append(f"| {x['backend']} | {x['role']}: failed: {x['error'][-80:]} ||||||")
+            continue
+        lines.append(f"| {x['backend']} | {x['model']} | {x['new_tokens_mean']:.0f} | {x['p50_s']:.2f} | "
+                     f"{x['p95_s']:.2f} | {x['cold_start_s']:.1f} | {x['peak_rss_mb']:.0f} |")
+    return lines
 
 
 def render(r: dict) -> str:
@@ -169,7 +198,7 @@ def render(r: dict) -> str:
         ratio = x["decode_tok_s"] / base["decode_tok_s"] if base else float("nan")
         lines.append(f"| {x['candidate']} | {x['load_s']:.1f} | {x['prompt_tokens']} | {x['ttft_s']:.3f} | "
                      f"{x['decode_tok_s']:.1f} | {ratio:.1f}x | {x['p50_s']:.2f} | {x['peak_rss_mb']:.0f} | {agree} |")
-    return "\n".join(lines)
+    return "\n".join(lines + (render_app(r["app"]) if r.get("app") else []))
 
 
 if __name__ == "__main__":

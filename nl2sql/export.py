@@ -27,6 +27,7 @@ import numpy as np
 DEFAULT_QUANT = "q8_0"
 GGUF_NAME = "model.gguf"
 _SMALL_FILE = 64 * 1024 * 1024  # files above this are fingerprinted by size + mtime, not content
+_MODEL_FILES = {".json", ".safetensors", ".bin", ".txt", ".model", ".jinja"}  # not the card or plots
 
 
 def _quant_types():
@@ -160,7 +161,7 @@ def write_gguf(lm, out: Path, quant: str = DEFAULT_QUANT) -> None:
     writer.write_kv_data_to_file()
     writer.write_tensors_to_file()
     writer.close()
-    meta = {"name": f"{lm.name}, GGUF {quant.upper()}", "quant": quant, "spec": lm.spec}
+    meta = {"name": lm.name, "quant": quant, "spec": lm.spec}  # the backend label adds the GGUF type
     (out / "nl2sql_source.json").write_text(json.dumps(meta, indent=2))
 
 
@@ -192,7 +193,7 @@ def fingerprint(spec: str) -> str:
     h = hashlib.sha256(spec.encode())
     paths = [packaged_gguf()] if source.kind == "packaged" else []
     if source.kind in ("adapter", "checkpoint"):
-        paths = sorted(p for p in Path(source.location).iterdir() if p.is_file())
+        paths = sorted(p for p in Path(source.location).iterdir() if p.is_file() and p.suffix in _MODEL_FILES)
     if source.kind == "adapter":
         h.update(fingerprint(source.base).encode())
     for p in paths:

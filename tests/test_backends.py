@@ -96,7 +96,7 @@ def test_export_writes_a_llama_gguf(tiny_model_dir, tmp_path, quant):
     assert {"token_embd.weight", "blk.1.attn_q.weight", "blk.1.ffn_down.weight", "output_norm.weight"} <= names
     assert "output.weight" not in names  # tied embeddings: llama.cpp reuses token_embd
     assert len(r.fields["tokenizer.ggml.tokens"].contents()) == r.fields["llama.vocab_size"].contents()
-    assert (out / "tokenizer.json").is_file() and "GGUF " + quant.upper() in (out / "nl2sql_source.json").read_text()
+    assert (out / "tokenizer.json").is_file() and f'"quant": "{quant}"' in (out / "nl2sql_source.json").read_text()
     if quant == "f32":  # q/k are permuted into llama.cpp's rotary layout; v is stored as is
         state = load(str(tiny_model_dir), dtype="float32", device="cpu").model.state_dict()
         q = next(t for t in r.tensors if t.name == "blk.0.attn_q.weight")
@@ -191,3 +191,16 @@ def test_llamacpp_through_the_pipeline_and_a_too_long_prompt(tiny_model_dir, cac
     assert ans.generation.backend == "llama.cpp" and ans.model_name == fast.name
     with pytest.raises(ValueError, match="context leaves room"):
         fast.generate("word " * 600, 8)  # the tiny model's context is 512
+
+
+def test_exports_are_cached_per_model_content(tiny_model_dir, tmp_path):
+    import shutil
+
+    from nl2sql.export import fingerprint
+
+    model = shutil.copytree(tiny_model_dir, tmp_path / "m")
+    before = fingerprint(str(model))
+    (model / "README.md").write_text("a new model card")  # the card is not the model
+    assert fingerprint(str(model)) == before
+    (model / "generation_config.json").write_text('{"max_length": 7}')
+    assert fingerprint(str(model)) != before
