@@ -78,6 +78,8 @@ def badge(ans: Answer) -> str:
     if ans.result is not None:
         lines.append(f"- runs: {'yes' if ans.result.ok else 'no: ' + (ans.result.error or '')}")
     engine = f"{g.backend} · " if g else ""
+    if ans.candidates_tried > 1:
+        engine += f"{ans.candidates_tried} candidates tried ({ans.selection_s:.1f} s) · "
     lines.append(f"<sub>{ans.model_name} · {engine}{speed}</sub>")
     return "\n".join(lines)
 
@@ -102,7 +104,7 @@ def generate_sql(question: str, schema: str, dialect: str = "sqlite", db: str | 
     """Stream the SQL for a question (and optional schema) in the chosen dialect, then its validity."""
     req = _request(question, schema, dialect, db)
     lm = POOL.get("base" if not CONFIG.ft_model else "ft")
-    for event in answer_stream(lm, req, CONFIG.max_new_tokens):
+    for event in answer_stream(lm, req, CONFIG.max_new_tokens, CONFIG.candidates):
         if isinstance(event, Answer):
             yield event.sql, badge(event)
         else:
@@ -145,7 +147,7 @@ def _compare_side(role: str, req: Request):
         lm = POOL.get(role)
     except InputError as e:
         return f"**{role}**: {e}", "", "", pd.DataFrame()
-    ans = answer(lm, req.question, req.schema, req.dialect, req.run, req.db, CONFIG.max_new_tokens)
+    ans = answer(lm, req.question, req.schema, req.dialect, req.run, req.db, CONFIG.max_new_tokens, CONFIG.candidates)
     return f"**{ans.model_name}**", ans.sql, badge(ans), table(ans.result)
 
 

@@ -27,9 +27,8 @@ from nl2sql.models import ModelSpecError
 from nl2sql.pipeline import Answer, Request, answer_batch
 from nl2sql.sandbox import RunResult, run
 from nl2sql.schema import SchemaError
-from nl2sql.sql import ground
+from nl2sql.sql import ground, is_query
 
-_QUERY_HEADS = ("SELECT", "WITH", "VALUES", "(")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -40,6 +39,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--limit", type=int, help="first N rows only")
     p.add_argument("--backend", default="auto", choices=BACKENDS,
                    help="generation engine (auto: llama.cpp on a CPU when installed, else transformers)")
+    p.add_argument("--candidates", type=int, default=1,
+                   help="execution-guided selection: up to N answers per question (1: greedy only)")
     p.add_argument("--batch_size", type=int, default=8)
     p.add_argument("--max_new_tokens", type=int, default=160)
     p.add_argument("--judge", action="store_true", help="also grade with an LLM judge (see eval/judge.py)")
@@ -52,13 +53,9 @@ def _golds(row: dict) -> list[str]:
     return row["sql"] if isinstance(row["sql"], list) else [row["sql"]]
 
 
-def _is_query(sql: str) -> bool:
-    return sql.lstrip().upper().startswith(_QUERY_HEADS)
-
-
 def execute(sql: str, row: dict) -> RunResult | None:
     """Run `sql` where the row says: its .sqlite file (a private copy for DML) or its schema + rows."""
-    dml = not _is_query(sql)
+    dml = not is_query(sql)
     if row.get("db"):
         return run(sql, db_path=row["db"], copy=dml, with_snapshot=dml)
     if row.get("schema"):
@@ -119,23 +116,27 @@ def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tu
     name = next((d["extra"].get("model_name") for (m, _), d in done.items() if m == spec), None)
     if todo:
         lm = open_backend(spec, args.backend)
-        before = {d["extra"].get("backend", "transformers") for (m, _), d in done.items() if m == spec}
-        if before - {lm.kind}:
-            raise ModelSpecError(f"{out_file} holds predictions of {spec} made with {', '.join(before)}, not "
-                                 f"{lm.kind}: pass --backend {before.pop()} or a new --out")
-        name = lm.label
+        setting = {"backend": lm.kind, "candidates": args.candidates}
+        for key, value in setting.items():  # one run, one setting: refuse to mix
+            before = {d["extra"].get(key, {"backend": "transformers", "candidates": 1}[key])
+                      for (m, _), d in done.items() if m == spec}
+            if before - {value}:
+                raise ModelSpecError(f"{out_file} holds predictions of {spec} made with {key} "
+                                     f"{', '.join(map(str, before))}, not {value}: pass --{key} {before.pop()} "
+                                     "or a new --out")
+        name = lm.label + (f" + execution-guided selection of {args.candidates}" if args.candidates > 1 else "")
         bar = tqdm(total=len(rows), initial=len(rows) - len(todo), desc=f"eval {name[:40]}", unit="ex")
         with out_file.open("a") as f:
             for i in range(0, len(todo), args.batch_size):
                 chunk = todo[i : i + args.batch_size]
                 start = time.perf_counter()
-                answers = answer_batch(lm, [Request(r["question"], r.get("schema")) for r in chunk],
-                                       args.max_new_tokens, args.batch_size)
+                reqs = [Request(r["question"], r.get("schema"), db=r.get("db")) for r in chunk]
+                answers = answer_batch(lm, reqs, args.max_new_tokens, args.batch_size, args.candidates)
                 share = (time.perf_counter() - start) / len(chunk)
                 for ans, row in zip(answers, chunk):
                     res = score(ans, row, spec, [execute(g, row) for g in _golds(row)], share)
                     res.extra["model_name"] = name
-                    res.extra["backend"] = lm.kind
+                    res.extra.update(setting, candidates_tried=ans.candidates_tried)
                     if judge is not None:
                         res.judge = judge.judge(row["question"], row.get("schema"), res.gold, res.predicted).to_dict()
                     f.write(json.dumps(res.to_dict(), default=str) + "\n")

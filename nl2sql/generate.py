@@ -36,6 +36,15 @@ class Generation:
         return self.new_tokens / self.latency_s if self.latency_s > 0 else 0.0
 
 
+@dataclass(frozen=True)
+class Sampling:
+    """Sampled instead of greedy decoding: extra candidates for execution-guided selection (pipeline)."""
+
+    seed: int
+    temperature: float = 0.7
+    top_p: float = 0.95
+
+
 class StatementEnd(StoppingCriteria):
     """Stop each row once its continuation holds a complete statement (see sql.statement_complete)."""
 
@@ -54,11 +63,14 @@ def _encode(lm: LoadedModel, prompts: list[str]) -> dict:
     return {k: v.to(lm.device) for k, v in enc.items()}
 
 
-def _gen_kwargs(lm: LoadedModel, prompt_len: int, max_new_tokens: int) -> dict:
-    return dict(max_new_tokens=max_new_tokens, do_sample=False, num_beams=1,
+def _gen_kwargs(lm: LoadedModel, prompt_len: int, max_new_tokens: int, sampling: Sampling | None = None) -> dict:
+    decoding = dict(do_sample=False, temperature=None, top_p=None, top_k=None)
+    if sampling is not None:
+        torch.manual_seed(sampling.seed)
+        decoding = dict(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p, top_k=None)
+    return dict(max_new_tokens=max_new_tokens, num_beams=1,
                 pad_token_id=lm.tokenizer.pad_token_id, eos_token_id=lm.tokenizer.eos_token_id,
-                stopping_criteria=StoppingCriteriaList([StatementEnd(lm.tokenizer, prompt_len)]),
-                temperature=None, top_p=None, top_k=None)
+                stopping_criteria=StoppingCriteriaList([StatementEnd(lm.tokenizer, prompt_len)]), **decoding)
 
 
 def _count_new(ids: torch.Tensor, tokenizer) -> int:
@@ -88,17 +100,24 @@ def generate_batch(lm: LoadedModel, prompts: list[str], max_new_tokens: int = DE
     return out
 
 
-def generate(lm: LoadedModel, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> Generation:
-    """Greedy generation for one prompt."""
-    return generate_batch(lm, [prompt], max_new_tokens, batch_size=1)[0]
+def generate(lm: LoadedModel, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+             sampling: Sampling | None = None) -> Generation:
+    """Greedy (or, with `sampling`, sampled) generation for one prompt."""
+    if sampling is None:
+        return generate_batch(lm, [prompt], max_new_tokens, batch_size=1)[0]
+    last = None
+    for last in stream(lm, prompt, max_new_tokens, sampling):
+        pass
+    return last
 
 
-def stream(lm: LoadedModel, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> Iterator[Generation]:
+def stream(lm: LoadedModel, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+           sampling: Sampling | None = None) -> Iterator[Generation]:
     """Yield growing partial Generations (done=False) as tokens arrive, then the final one (done=True)."""
     enc = _encode(lm, [prompt])
     width = enc["input_ids"].shape[1]
     streamer = TextIteratorStreamer(lm.tokenizer, skip_prompt=True, skip_special_tokens=True)
-    kwargs = dict(**enc, **_gen_kwargs(lm, width, max_new_tokens), streamer=streamer)
+    kwargs = dict(**enc, **_gen_kwargs(lm, width, max_new_tokens, sampling), streamer=streamer)
     result: dict = {}
 
     def work() -> None:

@@ -2,10 +2,16 @@
 
 prompt.build_prompt -> generate -> sql.extract -> sql.validate (-> transpile) -> sql.ground
 (-> sandbox.run). The model writes SQLite; other dialects are produced by sqlglot from that.
+
+Execution-guided selection (`candidates` > 1): when the greedy answer fails a check (does not parse,
+names an unknown table or column, or errors when run on the schema or database), up to
+`candidates - 1` sampled answers (fixed seeds, so reruns agree) are tried and the first that passes
+is kept; if none does, the greedy answer stands.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +22,10 @@ from nl2sql.models import LoadedModel
 from nl2sql.prompt import build_prompt
 from nl2sql.sandbox import RunResult, run as run_sql
 from nl2sql.schema import SchemaError, parse_schema, split_ddl
-from nl2sql.sql import SqlError, Unknown, Validation, ground, transpile, validate
+from nl2sql.sql import SqlError, Unknown, Validation, ground, is_query, transpile, validate
 
 MODEL_DIALECT = "sqlite"
+DEFAULT_CANDIDATES = 1  # the app's and the CLI's default (README: measured with and without)
 
 
 @dataclass
@@ -43,6 +50,8 @@ class Answer:
     result: RunResult | None = None
     generation: gen.Generation | None = None
     model_name: str = ""
+    candidates_tried: int = 1  # answers generated for it (execution-guided selection)
+    selection_s: float = 0.0  # seconds spent on the extra candidates
 
     @property
     def ok(self) -> bool:
@@ -84,31 +93,60 @@ def finish(lm: Model, req: Request, generation: gen.Generation) -> Answer:
     return Answer(req.question, sql, model_sql, req.dialect, validation, unknown, result, generation, lm.name)
 
 
+def passes(ans: Answer, req: Request) -> bool:
+    """The checks of execution-guided selection: parses, is grounded, runs without error where it can run."""
+    if not ans.validation.ok or not ans.model_sql or ans.unknown:
+        return False
+    if ans.result is not None:
+        return ans.result.ok
+    if not (req.schema or req.db):
+        return True
+    db = req.db if req.db else None
+    return run_sql(ans.model_sql, schema=None if db else req.schema, db_path=db,
+                   copy=bool(db) and not is_query(ans.model_sql)).ok
+
+
+def select(lm: Backend, req: Request, prompt: str, first: Answer, candidates: int, max_new_tokens: int) -> Answer:
+    """`first` if it passes; else the first of up to candidates - 1 sampled answers that does (or `first`)."""
+    if candidates <= 1 or passes(first, req):
+        return first
+    start, chosen, k = time.perf_counter(), first, 0
+    for k in range(1, candidates):
+        ans = finish(lm, req, lm.generate(prompt, max_new_tokens, gen.Sampling(seed=k)))
+        if passes(ans, req):
+            chosen = ans
+            break
+    chosen.candidates_tried, chosen.selection_s = k + 1, time.perf_counter() - start
+    return chosen
+
+
 def answer(lm: Model, question: str, schema: str | None = None, dialect: str = "sqlite",
            run: bool = False, db: str | Path | None = None,
-           max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS) -> Answer:
+           max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS, candidates: int = 1) -> Answer:
     """Answer one question (see Request for the arguments)."""
-    return answer_batch(lm, [Request(question, schema, dialect, run, db)], max_new_tokens, batch_size=1)[0]
+    return answer_batch(lm, [Request(question, schema, dialect, run, db)], max_new_tokens, batch_size=1,
+                        candidates=candidates)[0]
 
 
 def answer_batch(lm: Model, requests: list[Request], max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS,
-                 batch_size: int = 8) -> list[Answer]:
+                 batch_size: int = 8, candidates: int = 1) -> list[Answer]:
     """Answer many requests with batched generation; one Answer per request, in order."""
     for req in requests:
         check_request(req)
     lm = as_backend(lm)
     prompts = [_prompt(lm, r) for r in requests]
     generations = lm.generate_batch(prompts, max_new_tokens, batch_size)
-    return [finish(lm, r, g) for r, g in zip(requests, generations)]
+    return [select(lm, r, p, finish(lm, r, g), candidates, max_new_tokens)
+            for r, p, g in zip(requests, prompts, generations)]
 
 
-def answer_stream(lm: Model, req: Request,
-                  max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS) -> Iterator[gen.Generation | Answer]:
+def answer_stream(lm: Model, req: Request, max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS,
+                  candidates: int = 1) -> Iterator[gen.Generation | Answer]:
     """Yield partial Generations while the model writes, then the final Answer."""
     check_request(req)
     lm = as_backend(lm)
-    last = None
-    for last in lm.stream(_prompt(lm, req), max_new_tokens):
+    prompt, last = _prompt(lm, req), None
+    for last in lm.stream(prompt, max_new_tokens):
         if not last.done:
             yield last
-    yield finish(lm, req, last)
+    yield select(lm, req, prompt, finish(lm, req, last), candidates, max_new_tokens)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from nl2sql.backends import NAMES as BACKENDS, Backend, BackendUnavailable, open_backend
 from nl2sql.models import ModelSpecError, shipped_model
+from nl2sql.pipeline import DEFAULT_CANDIDATES
 from nl2sql.sandbox import read_schema
 from nl2sql.schema import SchemaError
 from nl2sql.sql import SqlError, Unknown, ground, pretty, transpile, validate
@@ -40,6 +41,7 @@ class ServiceConfig:
     base_model: str = "packaged"
     ft_model: str | None = None
     backend: str = "auto"  # nl2sql.backends.NAMES; auto: llama.cpp on a CPU when installed
+    candidates: int = DEFAULT_CANDIDATES  # execution-guided selection (nl2sql.pipeline)
     max_question_chars: int = 500
     max_schema_chars: int = 20_000
     max_sql_chars: int = 10_000
@@ -57,7 +59,7 @@ class ServiceConfig:
         if backend not in BACKENDS:
             raise ValueError(f"BACKEND must be one of {', '.join(BACKENDS)}, got {backend!r}")
         return cls(base_model=env.get("BASE_MODEL", "packaged"), ft_model=env.get("FT_MODEL", default_ft) or None,
-                   backend=backend,
+                   backend=backend, candidates=_int_env(env, "CANDIDATES", DEFAULT_CANDIDATES),
                    max_question_chars=_int_env(env, "MAX_QUESTION_CHARS", 500),
                    max_schema_chars=_int_env(env, "MAX_SCHEMA_CHARS", 20_000),
                    max_sql_chars=_int_env(env, "MAX_SQL_CHARS", 10_000),

@@ -23,6 +23,7 @@ _STATEMENTS = (exp.Query, exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Dr
                exp.TruncateTable)
 _START = re.compile(r"\b(WITH|SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|REPLACE)\b", re.IGNORECASE)
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n?(.*?)(?:```|\Z)", re.DOTALL)
+_QUERY_HEADS = ("SELECT", "WITH", "VALUES", "(")
 _PROSE_LINE = re.compile(r"^\s*(this|the|it|here|note|explanation|in this|output|result)\b[^;]*[:.]?\s*$",
                          re.IGNORECASE)
 
@@ -77,6 +78,11 @@ def statement_end(text: str) -> int | None:
             return i + 1
         i += 1
     return None
+
+
+def is_query(sql: str) -> bool:
+    """Whether a statement only reads (SELECT, WITH, VALUES), so it can run on a read-only database."""
+    return sql.lstrip().upper().startswith(_QUERY_HEADS)
 
 
 def statement_complete(text: str) -> bool:

@@ -126,4 +126,4 @@ def test_a_resumed_run_refuses_to_mix_backends(tiny_model_dir, dataset, tmp_path
     lines = (out / "predictions.jsonl").read_text().splitlines()
     (out / "predictions.jsonl").write_text("\n".join(lines[:2]) + "\n")
     assert main([*argv, "--backend", "llama.cpp"]) == 3
-    assert "made with transformers, not llama.cpp: pass --backend transformers" in capsys.readouterr().err
+    assert "made with backend transformers, not llama.cpp: pass --backend transformers" in capsys.readouterr().err

@@ -7,7 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from nl2sql.generate import DEFAULT_MAX_NEW_TOKENS, Generation
+from nl2sql.generate import DEFAULT_MAX_NEW_TOKENS, Generation, Sampling
 from nl2sql.sql import extract, statement_complete
 
 
@@ -31,17 +31,20 @@ class Backend(ABC):
         return f"{self.name} · {self.kind}, {self.precision}"
 
     @abstractmethod
-    def stream(self, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> Iterator[Generation]:
-        """Yield growing partial Generations (done=False), then the final one (done=True)."""
+    def stream(self, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+               sampling: Sampling | None = None) -> Iterator[Generation]:
+        """Yield growing partial Generations (done=False), then the final one (done=True); greedy unless
+        `sampling` is given."""
 
     def generate_batch(self, prompts: list[str], max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
                        batch_size: int = 8) -> list[Generation]:
         """One Generation per prompt, in order (here: one prompt after another)."""
         return [self.generate(p, max_new_tokens) for p in prompts]
 
-    def generate(self, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> Generation:
+    def generate(self, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+                 sampling: Sampling | None = None) -> Generation:
         last = None
-        for last in self.stream(prompt, max_new_tokens):
+        for last in self.stream(prompt, max_new_tokens, sampling):
             pass
         return last
 

@@ -16,12 +16,14 @@ class TransformersBackend(Backend):
         super().__init__(lm.name, lm.spec, lm.tokenizer, f"{str(lm.dtype).replace('torch.', '')}, {lm.device}")
         self.lm = lm
 
-    def stream(self, prompt: str, max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS) -> Iterator[gen.Generation]:
-        return gen.stream(self.lm, prompt, max_new_tokens)
+    def stream(self, prompt: str, max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS,
+               sampling: gen.Sampling | None = None) -> Iterator[gen.Generation]:
+        return gen.stream(self.lm, prompt, max_new_tokens, sampling)
 
     def generate_batch(self, prompts: list[str], max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS,
                        batch_size: int = 8) -> list[gen.Generation]:
         return gen.generate_batch(self.lm, prompts, max_new_tokens, batch_size)
 
-    def generate(self, prompt: str, max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS) -> gen.Generation:
-        return gen.generate(self.lm, prompt, max_new_tokens)
+    def generate(self, prompt: str, max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS,
+                 sampling: gen.Sampling | None = None) -> gen.Generation:
+        return gen.generate(self.lm, prompt, max_new_tokens, sampling)

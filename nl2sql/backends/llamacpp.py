@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from nl2sql.backends.base import Backend, BackendUnavailable, drive
-from nl2sql.generate import DEFAULT_MAX_NEW_TOKENS, Generation
+from nl2sql.generate import DEFAULT_MAX_NEW_TOKENS, Generation, Sampling
 
 DEFAULT_N_CTX = 8192  # SmolLM2's context; the KV cache costs ~23 KB per token in f16
 
@@ -64,18 +64,24 @@ class LlamaCppBackend(Backend):
         tok = tokenizer_at(str(tok_dir))
         return cls(name, spec, tok, f"GGUF {quant.upper()}, {threads} threads", llm)
 
-    def stream(self, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> Iterator[Generation]:
+    def stream(self, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+               sampling: Sampling | None = None) -> Iterator[Generation]:
         ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
         room = self.llm.n_ctx() - max_new_tokens
         if len(ids) > room:
             raise ValueError(f"the prompt is {len(ids):,} tokens; this model's context leaves room for {room:,}")
-        return drive(self._pieces(ids), len(ids), max_new_tokens, self.kind)
+        return drive(self._pieces(ids, sampling), len(ids), max_new_tokens, self.kind)
 
-    def _pieces(self, ids: list[int]) -> Iterator[str]:
+    def _pieces(self, ids: list[int], sampling: Sampling | None) -> Iterator[str]:
         eos = self.tokenizer.eos_token_id
+        decoding = dict(temp=0.0, top_k=1, top_p=1.0)
+        if sampling is not None:
+            decoding = dict(temp=sampling.temperature, top_k=0, top_p=sampling.top_p)
         out: list[int] = []
         with self._lock:
-            for token in self.llm.generate(ids, temp=0.0, top_k=1, top_p=1.0, min_p=0.0, repeat_penalty=1.0):
+            if sampling is not None:
+                self.llm.set_seed(sampling.seed)
+            for token in self.llm.generate(ids, min_p=0.0, repeat_penalty=1.0, **decoding):
                 out.append(token)
                 yield self.tokenizer.decode(out, skip_special_tokens=True)
                 if token == eos:

@@ -12,7 +12,7 @@ import os
 from collections.abc import Iterator
 
 from nl2sql.backends.base import Backend, BackendUnavailable, drive
-from nl2sql.generate import DEFAULT_MAX_NEW_TOKENS, Generation
+from nl2sql.generate import DEFAULT_MAX_NEW_TOKENS, Generation, Sampling
 
 
 class RemoteBackend(Backend):
@@ -44,16 +44,20 @@ class RemoteBackend(Backend):
         tok = load_tokenizer(spec)
         return cls(model, spec, tok, f"served at {url}", client, model)
 
-    def stream(self, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS) -> Iterator[Generation]:
+    def stream(self, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+               sampling: Sampling | None = None) -> Iterator[Generation]:
         n_prompt = len(self.tokenizer(prompt, add_special_tokens=False)["input_ids"])
-        return drive(self._pieces(prompt, max_new_tokens), n_prompt, max_new_tokens, self.kind)
+        return drive(self._pieces(prompt, max_new_tokens, sampling), n_prompt, max_new_tokens, self.kind)
 
-    def _pieces(self, prompt: str, max_new_tokens: int) -> Iterator[str]:
+    def _pieces(self, prompt: str, max_new_tokens: int, sampling: Sampling | None) -> Iterator[str]:
         import openai
 
+        decoding = {"temperature": 0}
+        if sampling is not None:
+            decoding = {"temperature": sampling.temperature, "top_p": sampling.top_p, "seed": sampling.seed}
         try:
             response = self.client.completions.create(model=self.model, prompt=prompt, max_tokens=max_new_tokens,
-                                                      temperature=0, stream=True)
+                                                      stream=True, **decoding)
         except openai.OpenAIError as e:
             raise BackendUnavailable(f"the server at {self.client.base_url} failed: {e}") from e
         text = ""
