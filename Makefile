@@ -8,7 +8,7 @@ MODEL ?= packaged
 DATA ?= ../shared/data/spider_dev/spider_dev.jsonl
 LIMIT ?= 200
 OUT ?= runs/eval
-QUANT ?= q8_0
+QUANT ?= f16
 
 .PHONY: app cli test test-slow test-all bench bench-app bench-backends bench-train synth train evaluate export clean
 

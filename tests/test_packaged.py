@@ -91,7 +91,7 @@ def test_shipped_adapter_is_the_default_and_writes_runnable_sql():
 
 @pytest.mark.parametrize("which", ["packaged", "shipped"])
 def test_llamacpp_gives_the_same_sql_as_transformers_fp32(which):
-    """The default fast backend (the packaged Q4_1 file; the shipped adapter's Q8_0 export) against the
+    """The default fast backend (the packaged Q4_1 file; the shipped adapter's F16 export) against the
     reference on real questions; `make bench-backends` measures the agreement on 200 Spider dev rows."""
     import torch
 

@@ -22,7 +22,7 @@ class Backend(ABC):
     name: str
     spec: str
     tokenizer: object
-    precision: str  # "float32", "bfloat16", "GGUF Q8_0", "served by http://..."
+    precision: str  # "float32, cpu", "GGUF F16, 2 threads", "served at http://..."
 
     kind = "abstract"  # the backend's name, as `open_backend` takes it
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -41,6 +42,8 @@ class LlamaCppBackend(Backend):
         super().__init__(name, spec, tokenizer, precision)
         self.llm = llm
         self._lock = threading.Lock()  # one llama.cpp context: one generation at a time
+        # Free the model before the interpreter tears down ctypes (llama-cpp-python's __del__ fails then).
+        weakref.finalize(self, llm.close)
 
     @classmethod
     def open(cls, spec: str, quant: str | None = None, n_threads: int | None = None,
