@@ -9,6 +9,7 @@ DATA ?= ../shared/data/spider_dev/spider_dev.jsonl
 LIMIT ?= 200
 OUT ?= runs/eval
 QUANT ?= f16
+AGREE ?= transformers:float32,llama.cpp:f16,llama.cpp:q8_0
 
 .PHONY: app cli test test-slow test-all bench bench-app bench-backends bench-train synth train evaluate export clean
 
@@ -48,7 +49,7 @@ bench-app: $(VENV)/.installed
 
 ## bench-backends: transformers vs llama.cpp (GGUF F32/F16/Q8_0/Q4_1) vs int8: speed, memory, same SQL as fp32
 bench-backends: $(VENV)/.installed
-	$(PY) -m benchmarks.backends --agree 200 --app 20 --out runs/bench-backends.json
+	$(PY) -m benchmarks.backends --agree 200 --agree-candidates $(AGREE) --app 20 --out runs/bench-backends.json
 
 ## bench-train: training tokens/s and s/step, fp32 vs bf16, full vs LoRA
 bench-train: $(VENV)/.installed

@@ -1,4 +1,5 @@
-"""python -m benchmarks.backends [--model packaged] [--calls 8] [--agree 200] [--agree-model DIR] [--app 20] [--out FILE]
+"""python -m benchmarks.backends [--model packaged] [--calls 8] [--agree 200] [--agree-model DIR] [--app 20]
+                                [--candidates A,B] [--agree-candidates A,B] [--out FILE]
 
 The generation backends side by side on this machine, each candidate in a fresh process (so its
 peak memory is its own): load time, time to first token, decode tokens/s at batch 1 and p50
@@ -129,6 +130,7 @@ def main() -> None:
     p.add_argument("--candidates", default=",".join(CANDIDATES))
     p.add_argument("--agree", type=int, default=0, help="also measure SQL agreement on the first N questions")
     p.add_argument("--agree-model", default=shipped_model() or "packaged")
+    p.add_argument("--agree-candidates", help="only these candidates' agreement (default: all)")
     p.add_argument("--app", type=int, default=0, help="also time the app's generate_sql over N calls per backend")
     p.add_argument("--out", type=Path)
     p.add_argument("--one", help=argparse.SUPPRESS)
@@ -145,7 +147,8 @@ def main() -> None:
         print(json.dumps(row), flush=True)
     if args.agree:
         ref = run_child([*common, "--one", CANDIDATES[0], "--agree-one"]).get("sql")
-        for row in results["runs"]:
+        wanted = set((args.agree_candidates or args.candidates).split(","))
+        for row in (r for r in results["runs"] if r["candidate"] in wanted):
             other = run_child([*common, "--one", row["candidate"], "--agree-one"])
             if ref and other.get("sql"):
                 row["agreement"] = sum(a == b for a, b in zip(ref, other["sql"])) / len(ref)

@@ -136,7 +136,7 @@ def stream(lm: LoadedModel, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_T
         if piece and first is None:
             first = time.perf_counter() - start
         text += piece
-        yield Generation(extract(text), text, width, 0, time.perf_counter() - start, first, done=False)
+        yield Generation(extract(text, trim=False), text, width, 0, time.perf_counter() - start, first, done=False)
     thread.join()
     if "error" in result:
         raise result["error"]

@@ -111,8 +111,10 @@ def _trim_tail(sql: str, dialect: str) -> str:
     return "\n".join(lines).strip()
 
 
-def extract(text: str, dialect: str = "sqlite") -> str:
-    """The first SQL statement in model output: fences, prose and trailing junk removed, no ';'."""
+def extract(text: str, dialect: str = "sqlite", trim: bool = True) -> str:
+    """The first SQL statement in model output: fences, prose and trailing junk removed, no ';'.
+    trim=False skips the parse-based trimming of an unterminated tail: cheap, for partial output
+    shown while the model is still writing."""
     fences = [m.group(2) for m in _FENCE.finditer(text) if _START.search(m.group(2))]
     body = fences[0] if fences else text
     start = _START.search(body)
@@ -124,7 +126,7 @@ def extract(text: str, dialect: str = "sqlite") -> str:
         return body[: end - 1].strip().strip("`").strip()
     # No terminator: the statement ends at the first blank line (prose usually follows one).
     body = re.split(r"\n\s*\n", body, maxsplit=1)[0].strip().rstrip("`").strip()
-    return _trim_tail(body, dialect)
+    return _trim_tail(body, dialect) if trim else body
 
 
 def _error(err: dict) -> SqlError:

@@ -91,8 +91,8 @@ def test_shipped_adapter_is_the_default_and_writes_runnable_sql():
 
 @pytest.mark.parametrize("which", ["packaged", "shipped"])
 def test_llamacpp_gives_the_same_sql_as_transformers_fp32(which):
-    """The default fast backend (the packaged Q4_1 file; the shipped adapter's F16 export) against the
-    reference on real questions; `make bench-backends` measures the agreement on 200 Spider dev rows."""
+    """The default fast backend (F16 exports) against the reference on real questions;
+    `make bench-backends` measures the agreement on 200 Spider dev rows."""
     import torch
 
     from nl2sql.backends import TransformersBackend, open_backend

@@ -92,4 +92,5 @@ def test_sampling_is_seeded_on_llama_cpp(tiny_model_dir, tmp_path, monkeypatch):
     lm = open_backend(str(tiny_model_dir), "llama.cpp", quant="f32")
     texts = [lm.generate("How many employees are there?", 10, Sampling(seed=s)).text for s in (1, 1, 2, 3, 4)]
     greedy = lm.generate("How many employees are there?", 10).text
-    assert texts[0] == texts[1] and len(set(texts[1:])) > 1 and lm.generate("How many employees are there?", 10).text == greedy
+    assert texts[0] == texts[1] and len(set(texts[1:])) > 1
+    assert lm.generate("How many employees are there?", 10).text == greedy  # sampling leaves greedy alone

@@ -63,7 +63,7 @@ def drive(pieces: Iterator[str], prompt_tokens: int, max_new_tokens: int, backen
                 first = time.perf_counter() - start
             if n >= max_new_tokens or statement_complete(text):
                 break
-            yield Generation(extract(text), text, prompt_tokens, n, time.perf_counter() - start, first,
+            yield Generation(extract(text, trim=False), text, prompt_tokens, n, time.perf_counter() - start, first,
                              done=False, backend=backend)
     finally:
         close = getattr(pieces, "close", None)

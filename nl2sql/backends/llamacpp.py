@@ -55,7 +55,7 @@ class LlamaCppBackend(Backend):
         from nl2sql.export import ExportError, default_quant, model_files
         from nl2sql.models import tokenizer_at
 
-        quant = quant or default_quant(spec)
+        quant = quant or default_quant()
         try:
             gguf, tok_dir, name = model_files(spec, quant)
         except ExportError as e:
