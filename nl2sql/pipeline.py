@@ -25,7 +25,7 @@ from nl2sql.schema import SchemaError, parse_schema, split_ddl
 from nl2sql.sql import SqlError, Unknown, Validation, ground, is_query, transpile, validate
 
 MODEL_DIALECT = "sqlite"
-DEFAULT_CANDIDATES = 1  # the app's and the CLI's default (README: measured with and without)
+DEFAULT_CANDIDATES = 1  # app and CLI default; 4 raises grounded answers by 16 points at 3x the latency (README)
 
 
 @dataclass
