@@ -101,9 +101,8 @@ def passes(ans: Answer, req: Request) -> bool:
         return ans.result.ok
     if not (req.schema or req.db):
         return True
-    db = req.db if req.db else None
-    return run_sql(ans.model_sql, schema=None if db else req.schema, db_path=db,
-                   copy=bool(db) and not is_query(ans.model_sql)).ok
+    return run_sql(ans.model_sql, schema=None if req.db else req.schema, db_path=req.db or None,
+                   copy=bool(req.db) and not is_query(ans.model_sql)).ok
 
 
 def select(lm: Backend, req: Request, prompt: str, first: Answer, candidates: int, max_new_tokens: int) -> Answer:

@@ -6,7 +6,7 @@
 - `remote`: any OpenAI-compatible completions server (vLLM, llama.cpp's server, TGI) serving the model.
 
 Every backend takes the same prompt text (built by nl2sql.prompt with the model's tokenizer),
-decodes greedily, and stops at the end of the first SQL statement (sql.statement_complete), so they
+decodes greedily (or samples, seeded, for execution-guided selection), and stops at the end of the first SQL statement (sql.statement_complete), so they
 answer alike. `open_backend(spec, "auto")` picks llama.cpp on a CPU when it is installed and falls
 back to transformers with a log line saying why.
 """
@@ -62,17 +62,17 @@ def open_backend(spec: str, backend: str = "auto", **opts) -> Backend:
         raise ValueError(f"unknown backend {backend!r}; use one of {', '.join(NAMES)}")
     if backend != "auto":
         return OPENERS[backend](spec, **opts)
-    choice = auto_choice(opts.get("device"))
-    if choice == "transformers":
-        if not (opts.get("device") or "").startswith("cuda"):
-            log.warning("llama-cpp-python is not installed: answering with transformers "
-                        "(pip install llama-cpp-python for the fast CPU backend)")
-        return _transformers(spec, **opts)
-    try:
-        return OPENERS[choice](spec, **opts)
-    except BackendUnavailable as e:
-        log.warning("the %s backend is unavailable for %s (%s): answering with transformers", choice, spec, e)
-        return _transformers(spec, **opts)
+    import importlib.util
+
+    if auto_choice(opts.get("device")) == "llama.cpp":
+        try:
+            return OPENERS["llama.cpp"](spec, **opts)
+        except BackendUnavailable as e:
+            log.warning("the llama.cpp backend is unavailable for %s (%s): answering with transformers", spec, e)
+    elif importlib.util.find_spec("llama_cpp") is None:
+        log.warning("llama-cpp-python is not installed: answering with transformers "
+                    "(pip install llama-cpp-python for the fast CPU backend)")
+    return _transformers(spec, **opts)
 
 
 __all__ = ["Backend", "BackendUnavailable", "NAMES", "TransformersBackend", "auto_choice", "drive", "open_backend"]
