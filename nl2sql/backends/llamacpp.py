@@ -1,7 +1,8 @@
 """The llama.cpp backend: llama-cpp-python on a GGUF export of the model (see nl2sql.export).
 
 The prompt is tokenized and the output decoded with the model's own transformers tokenizer, so the
-token ids and text match the transformers backend; llama.cpp only runs the network, greedily.
+token ids and text match the transformers backend; llama.cpp only runs the network (greedy, or
+seeded sampling for execution-guided selection).
 llama-cpp-python keeps one sequence per context: batches run one prompt after another, and a shared
 prefix (the system turn and schema of the previous prompt) is reused from the KV cache.
 """

@@ -1,7 +1,8 @@
 """The remote backend: any OpenAI-compatible completions server (vLLM, llama.cpp's server, TGI).
 
 The prompt is built here with the model's tokenizer (its chat template) and sent as text to
-/v1/completions with temperature 0; the reply streams back and is cut at the end of the first
+/v1/completions with temperature 0 (or seeded sampling for execution-guided selection); the reply
+streams back and is cut at the end of the first
 statement, as on every backend. `spec` names the model whose tokenizer builds the prompt (the model
 the server serves, or one with the same chat template).
 """
