@@ -27,8 +27,8 @@ RUN VENV=none TORCH_INDEX=https://download.pytorch.org/whl/cpu \
 
 USER user
 COPY --chown=user . .
-# Convert the packaged GGUF and export the shipped adapter for llama.cpp into the cache now, not at
-# the first request.
+# Convert the packaged GGUF, and export it and the shipped adapter as GGUF F16 for llama.cpp, into the
+# cache now, not at the first request.
 RUN python -c "from nl2sql.models import packaged_checkpoint; print(packaged_checkpoint())" \
     && python -m nl2sql.export --defaults
 

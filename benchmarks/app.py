@@ -38,6 +38,8 @@ def main() -> None:
     import app
     from gradio_client import Client
 
+    from benchmarks.generate import pct
+
     app.demo.queue()
     _, url, _ = app.demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
     client = Client(url, verbose=False)
@@ -51,10 +53,8 @@ def main() -> None:
                                       api_name="/generate_sql")
         times.append(time.perf_counter() - t)
         tokens.append(int(verdict.split(" tokens in ")[0].split()[-1]))
-    times.sort()
     result = {"model": app.POOL.get("ft" if app.CONFIG.ft_model else "base").label, "workload": args.workload,
-              "calls": args.calls, "cold_start_s": cold, "p50_s": statistics.median(times),
-              "p95_s": times[min(len(times) - 1, round(0.95 * (len(times) - 1)))],
+              "calls": args.calls, "cold_start_s": cold, "p50_s": pct(times, 0.5), "p95_s": pct(times, 0.95),
               "new_tokens_mean": statistics.mean(tokens),
               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
     print(f"model: {result['model']}")

@@ -111,12 +111,17 @@ def child(args) -> None:
     print("RESULT " + json.dumps(out), flush=True)
 
 
-def run_child(argv: list[str]) -> dict:
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.backends", *argv], capture_output=True, text=True)
+def run_module(module: str, argv: list[str]) -> dict:
+    """Run `python -m module argv` and return the JSON of its `RESULT ` line, or {"error": its last words}."""
+    proc = subprocess.run([sys.executable, "-m", module, *argv], capture_output=True, text=True)
     line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
     if line is None:
         return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1]}
     return json.loads(line[len("RESULT "):])
+
+
+def run_child(argv: list[str]) -> dict:
+    return run_module("benchmarks.backends", argv)
 
 
 def main() -> None:
@@ -164,10 +169,7 @@ def main() -> None:
 def app_run(backend: str, role: str, calls: int) -> dict:
     argv = ["--backend", backend, "--calls", str(calls), "--workload", "spider"] + (["--base-only"] if role == "base"
                                                                                       else [])
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.app", *argv], capture_output=True, text=True)
-    line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULT ")), None)
-    row = {"backend": backend, "role": role,
-           **(json.loads(line[len("RESULT "):]) if line else {"error": proc.stderr.strip()[-300:]})}
+    row = {"backend": backend, "role": role, **run_module("benchmarks.app", argv)}
     print(json.dumps(row), flush=True)
     return row
 

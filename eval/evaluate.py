@@ -1,4 +1,5 @@
-"""python -m eval.evaluate --model packaged [--model DIR ...] --data SOURCE [--limit N] [--batch_size B] [--judge] --out DIR
+"""python -m eval.evaluate --model packaged [--model DIR ...] --data SOURCE [--limit N] [--backend auto]
+                          [--candidates 1] [--batch_size B] [--judge] --out DIR
 
 Scores each model on a data source (see nl2sql.data: synthetic:test, a canonical JSONL such as
 ../shared/data/spider_dev/spider_dev.jsonl, or gretelai/synthetic_text_to_sql by name): parses,
@@ -29,6 +30,7 @@ from nl2sql.sandbox import RunResult, run
 from nl2sql.schema import SchemaError
 from nl2sql.sql import ground, is_query
 
+_UNRECORDED = {"backend": "transformers", "candidates": 1}  # what predictions made before these fields used
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -118,8 +120,7 @@ def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tu
         lm = open_backend(spec, args.backend)
         setting = {"backend": lm.kind, "candidates": args.candidates}
         for key, value in setting.items():  # one run, one setting: refuse to mix
-            before = {d["extra"].get(key, {"backend": "transformers", "candidates": 1}[key])
-                      for (m, _), d in done.items() if m == spec}
+            before = {d["extra"].get(key, _UNRECORDED[key]) for (m, _), d in done.items() if m == spec}
             if before - {value}:
                 raise ModelSpecError(f"{out_file} holds predictions of {spec} made with {key} "
                                      f"{', '.join(map(str, before))}, not {value}: pass --{key} {before.pop()} "

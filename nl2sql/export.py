@@ -8,7 +8,8 @@ tokenizer (the prompt is built and decoded with it, exactly as for transformers)
 Llama-architecture models with a byte-level BPE tokenizer (the SmolLM2 family) are supported;
 written with the `gguf` package, so llama.cpp's own conversion scripts are not needed.
 `cached_export(spec)` makes an export once per model content under the cache dir (file lock,
-atomic rename): the llama.cpp backend calls it, and `scripts/install.sh` runs it for the shipped model.
+atomic rename): the llama.cpp backend calls it, and `--defaults` (run by `scripts/install.sh` and the
+Dockerfile) makes it for the packaged base and the shipped adapter.
 """
 
 from __future__ import annotations
@@ -32,13 +33,14 @@ _SMALL_FILE = 64 * 1024 * 1024  # files above this are fingerprinted by size + m
 _MODEL_FILES = {".json", ".safetensors", ".bin", ".txt", ".model", ".jinja"}  # not the card or plots
 
 
-def _quant_types():
-    from gguf import GGMLQuantizationType as Q
-
-    return {"f32": Q.F32, "f16": Q.F16, "q8_0": Q.Q8_0, "q4_1": Q.Q4_1, "q4_0": Q.Q4_0}
+_FILE_TYPES = {"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q8_0": 7}  # GGUF general.file_type of each
+QUANTS = tuple(_FILE_TYPES)
 
 
-QUANTS = ("f32", "f16", "q8_0", "q4_1", "q4_0")
+def _ggml_type(quant: str):
+    from gguf import GGMLQuantizationType
+
+    return GGMLQuantizationType[quant.upper()]
 
 
 class ExportError(ValueError):
@@ -109,7 +111,7 @@ def _tensors(model, quant: str):
 
     config = model.config
     names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, config.num_hidden_layers)
-    qtype = _quant_types()[quant]
+    qtype = _ggml_type(quant)
     tied = bool(getattr(config, "tie_word_embeddings", False))
     for key, tensor in model.state_dict().items():
         if key == "lm_head.weight" and tied:
@@ -154,7 +156,7 @@ def write_gguf(lm, out: Path, quant: str = DEFAULT_QUANT) -> None:
     lm.tokenizer.save_pretrained(out)
     writer = gguf.GGUFWriter(out / GGUF_NAME, "llama")
     _arch_params(writer, config, lm.name)
-    writer.add_file_type({"f32": 0, "f16": 1, "q4_0": 2, "q4_1": 3, "q8_0": 7}[quant])
+    writer.add_file_type(_FILE_TYPES[quant])
     _tokenizer_meta(writer, lm.tokenizer, config.vocab_size, out)
     for name, data, qtype in _tensors(lm.model, quant):
         encoded, final = _encode(data, qtype)
