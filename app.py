@@ -78,6 +78,8 @@ def badge(ans: Answer) -> str:
     if ans.result is not None:
         lines.append(f"- runs: {'yes' if ans.result.ok else 'no: ' + (ans.result.error or '')}")
     engine = f"{g.backend} · " if g else ""
+    if ans.constrained:
+        engine += "schema-constrained · "
     if ans.candidates_tried > 1:
         engine += f"{ans.candidates_tried} candidates tried ({ans.selection_s:.1f} s) · "
     lines.append(f"<sub>{ans.model_name} · {engine}{speed}</sub>")
@@ -104,7 +106,7 @@ def generate_sql(question: str, schema: str, dialect: str = "sqlite", db: str | 
     """Stream the SQL for a question (and optional schema) in the chosen dialect, then its validity."""
     req = _request(question, schema, dialect, db)
     lm = POOL.get("base" if not CONFIG.ft_model else "ft")
-    for event in answer_stream(lm, req, CONFIG.max_new_tokens, CONFIG.candidates):
+    for event in answer_stream(lm, req, CONFIG.max_new_tokens, CONFIG.candidates, CONFIG.constrain):
         if isinstance(event, Answer):
             yield event.sql, badge(event)
         else:
@@ -147,7 +149,8 @@ def _compare_side(role: str, req: Request):
         lm = POOL.get(role)
     except InputError as e:
         return f"**{role}**: {e}", "", "", pd.DataFrame()
-    ans = answer(lm, req.question, req.schema, req.dialect, req.run, req.db, CONFIG.max_new_tokens, CONFIG.candidates)
+    ans = answer(lm, req.question, req.schema, req.dialect, req.run, req.db, CONFIG.max_new_tokens, CONFIG.candidates,
+                 CONFIG.constrain)
     return f"**{ans.model_name}**", ans.sql, badge(ans), table(ans.result)
 
 

@@ -1,5 +1,5 @@
 """python -m eval.evaluate --model packaged [--model DIR ...] --data SOURCE [--limit N] [--backend auto]
-                          [--candidates 1] [--batch_size B] [--judge] --out DIR
+                          [--candidates 1] [--no-constrain] [--batch_size B] [--judge] --out DIR
 
 Scores each model on a data source (see nl2sql.data: synthetic:test, a canonical JSONL such as
 ../shared/data/spider_dev/spider_dev.jsonl, or gretelai/synthetic_text_to_sql by name): parses,
@@ -25,12 +25,13 @@ from eval.metrics import ExampleResult
 from nl2sql.backends import NAMES as BACKENDS, BackendUnavailable
 from nl2sql.data import DataError, load_rows
 from nl2sql.models import ModelSpecError
-from nl2sql.pipeline import Answer, Request, answer_batch
+from nl2sql.pipeline import DEFAULT_CONSTRAIN, Answer, Request, answer_batch
 from nl2sql.sandbox import RunResult, run
 from nl2sql.schema import SchemaError
 from nl2sql.sql import ground, is_query
 
-_UNRECORDED = {"backend": "transformers", "candidates": 1}  # what predictions made before these fields used
+# what predictions made before these fields were recorded used
+_UNRECORDED = {"backend": "transformers", "candidates": 1, "constrain": False}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -43,6 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="generation engine (auto: llama.cpp on a CPU when installed, else transformers)")
     p.add_argument("--candidates", type=int, default=1,
                    help="execution-guided selection: up to N answers per question (1: greedy only)")
+    p.add_argument("--constrain", action=argparse.BooleanOptionalAction, default=DEFAULT_CONSTRAIN,
+                   help="schema-constrained decoding (nl2sql.constrain; default: %(default)s)")
     p.add_argument("--batch_size", type=int, default=8)
     p.add_argument("--max_new_tokens", type=int, default=160)
     p.add_argument("--judge", action="store_true", help="also grade with an LLM judge (see eval/judge.py)")
@@ -118,21 +121,25 @@ def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tu
     name = next((d["extra"].get("model_name") for (m, _), d in done.items() if m == spec), None)
     if todo:
         lm = open_backend(spec, args.backend)
-        setting = {"backend": lm.kind, "candidates": args.candidates}
+        setting = {"backend": lm.kind, "candidates": args.candidates,
+                   "constrain": args.constrain and lm.can_constrain}
         for key, value in setting.items():  # one run, one setting: refuse to mix
             before = {d["extra"].get(key, _UNRECORDED[key]) for (m, _), d in done.items() if m == spec}
             if before - {value}:
-                raise ModelSpecError(f"{out_file} holds predictions of {spec} made with {key} "
-                                     f"{', '.join(map(str, before))}, not {value}: pass --{key} {before.pop()} "
-                                     "or a new --out")
-        name = lm.label + (f" + execution-guided selection of {args.candidates}" if args.candidates > 1 else "")
+                old = before.pop()
+                flag = (f"--{'' if old else 'no-'}{key}" if isinstance(old, bool) else f"--{key} {old}")
+                raise ModelSpecError(f"{out_file} holds predictions of {spec} made with {key} {old}, "
+                                     f"not {value}: pass {flag} or a new --out")
+        name = lm.label + (" + schema-constrained" if setting["constrain"] else "") \
+            + (f" + execution-guided selection of {args.candidates}" if args.candidates > 1 else "")
         bar = tqdm(total=len(rows), initial=len(rows) - len(todo), desc=f"eval {name[:40]}", unit="ex")
         with out_file.open("a") as f:
             for i in range(0, len(todo), args.batch_size):
                 chunk = todo[i : i + args.batch_size]
                 start = time.perf_counter()
                 reqs = [Request(r["question"], r.get("schema"), db=r.get("db")) for r in chunk]
-                answers = answer_batch(lm, reqs, args.max_new_tokens, args.batch_size, args.candidates)
+                answers = answer_batch(lm, reqs, args.max_new_tokens, args.batch_size, args.candidates,
+                                       args.constrain)
                 share = (time.perf_counter() - start) / len(chunk)
                 for ans, row in zip(answers, chunk):
                     res = score(ans, row, spec, [execute(g, row) for g in _golds(row)], share)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from nl2sql.backends import NAMES as BACKENDS
 from nl2sql.generate import DEFAULT_MAX_NEW_TOKENS
-from nl2sql.pipeline import DEFAULT_CANDIDATES
+from nl2sql.pipeline import DEFAULT_CANDIDATES, DEFAULT_CONSTRAIN
 from nl2sql.schema import SchemaError
 from nl2sql.sql import DIALECTS
 
@@ -33,6 +33,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-new-tokens", type=int, default=DEFAULT_MAX_NEW_TOKENS)
     p.add_argument("--candidates", type=int, default=DEFAULT_CANDIDATES,
                    help="execution-guided selection: when the greedy SQL fails a check, try up to N answers in all")
+    p.add_argument("--constrain", action=argparse.BooleanOptionalAction, default=DEFAULT_CONSTRAIN,
+                   help="keep the SQL to the schema's tables and columns while it is written (default: on)")
     p.add_argument("--verbose", action="store_true", help="also print the model's raw text and timings")
     return p.parse_args(argv)
 
@@ -58,6 +60,7 @@ def _report(answer, verbose: bool) -> None:
     g = answer.generation
     if verbose and g:
         tried = f"; {answer.candidates_tried} candidates tried" if answer.candidates_tried > 1 else ""
+        tried += "; schema-constrained" if answer.constrained else ""
         print(f"-- model: {answer.model_name} ({g.backend}{tried}); {g.prompt_tokens} prompt + "
               f"{g.new_tokens} new tokens in {g.latency_s:.2f} s; raw: {g.text!r}", file=sys.stderr)
     if answer.result is not None:
@@ -99,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"-- loaded {lm.label} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     try:
         ans = answer(lm, req.question, req.schema, req.dialect, req.run, req.db, args.max_new_tokens,
-                     args.candidates)
+                     args.candidates, args.constrain)
     except BackendUnavailable as e:
         print(f"error: {e}", file=sys.stderr)
         return 3

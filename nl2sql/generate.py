@@ -12,8 +12,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
-from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList, \
+    TextIteratorStreamer
 
+from nl2sql.constrain import Guide, Names
 from nl2sql.models import LoadedModel
 from nl2sql.sql import extract, statement_complete
 
@@ -56,6 +58,22 @@ class StatementEnd(StoppingCriteria):
         return torch.tensor([statement_complete(t) for t in texts], device=input_ids.device)
 
 
+class SchemaGuide(LogitsProcessor):
+    """Schema-constrained decoding (nl2sql.constrain) for each row that has a schema's names."""
+
+    def __init__(self, tokenizer, names: list[Names | None], prompt_len: int, greedy: bool):
+        self.tokenizer, self.prompt_len = tokenizer, prompt_len
+        self.guides = [Guide(n, tokenizer, greedy=greedy) if n is not None else None for n in names]
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        for row, guide in enumerate(self.guides):
+            if guide is not None:
+                text = self.tokenizer.decode(input_ids[row, self.prompt_len:], skip_special_tokens=True)
+                masked = guide.mask(text, scores[row].float().cpu().numpy())
+                scores[row] = torch.from_numpy(masked).to(scores.device, scores.dtype)
+        return scores
+
+
 def _encode(lm: LoadedModel, prompts: list[str]) -> dict:
     lm.tokenizer.padding_side = "left"  # decoder-only batching: pad on the left
     # The chat template already holds the special tokens; never add a second BOS.
@@ -63,11 +81,15 @@ def _encode(lm: LoadedModel, prompts: list[str]) -> dict:
     return {k: v.to(lm.device) for k, v in enc.items()}
 
 
-def _gen_kwargs(lm: LoadedModel, prompt_len: int, max_new_tokens: int, sampling: Sampling | None = None) -> dict:
+def _gen_kwargs(lm: LoadedModel, prompt_len: int, max_new_tokens: int, sampling: Sampling | None = None,
+                names: list[Names | None] | None = None) -> dict:
     decoding = dict(do_sample=False, temperature=None, top_p=None, top_k=None)
     if sampling is not None:
         torch.manual_seed(sampling.seed)
         decoding = dict(do_sample=True, temperature=sampling.temperature, top_p=sampling.top_p, top_k=None)
+    if names and any(n is not None for n in names):
+        decoding["logits_processor"] = LogitsProcessorList(
+            [SchemaGuide(lm.tokenizer, names, prompt_len, greedy=sampling is None)])
     return dict(max_new_tokens=max_new_tokens, num_beams=1,
                 pad_token_id=lm.tokenizer.pad_token_id, eos_token_id=lm.tokenizer.eos_token_id,
                 stopping_criteria=StoppingCriteriaList([StatementEnd(lm.tokenizer, prompt_len)]), **decoding)
@@ -82,15 +104,17 @@ def _count_new(ids: torch.Tensor, tokenizer) -> int:
 
 @torch.inference_mode()
 def generate_batch(lm: LoadedModel, prompts: list[str], max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-                   batch_size: int = 8) -> list[Generation]:
-    """Greedy generation for many prompts, `batch_size` at a time; one Generation per prompt, in order."""
+                   batch_size: int = 8, names: list[Names | None] | None = None) -> list[Generation]:
+    """Greedy generation for many prompts, `batch_size` at a time; one Generation per prompt, in order.
+    `names`: per prompt, the schema names to keep its SQL to (None: unconstrained)."""
     out: list[Generation] = []
+    names = names or [None] * len(prompts)
     for i in range(0, len(prompts), batch_size):
         chunk = prompts[i : i + batch_size]
         enc = _encode(lm, chunk)
         width = enc["input_ids"].shape[1]
         start = time.perf_counter()
-        ids = lm.model.generate(**enc, **_gen_kwargs(lm, width, max_new_tokens))
+        ids = lm.model.generate(**enc, **_gen_kwargs(lm, width, max_new_tokens, names=names[i : i + batch_size]))
         latency = time.perf_counter() - start
         lengths = enc["attention_mask"].sum(dim=1).tolist()
         for row, plen in zip(ids, lengths):
@@ -101,23 +125,23 @@ def generate_batch(lm: LoadedModel, prompts: list[str], max_new_tokens: int = DE
 
 
 def generate(lm: LoadedModel, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-             sampling: Sampling | None = None) -> Generation:
+             sampling: Sampling | None = None, names: Names | None = None) -> Generation:
     """Greedy (or, with `sampling`, sampled) generation for one prompt."""
     if sampling is None:
-        return generate_batch(lm, [prompt], max_new_tokens, batch_size=1)[0]
+        return generate_batch(lm, [prompt], max_new_tokens, batch_size=1, names=[names])[0]
     last = None
-    for last in stream(lm, prompt, max_new_tokens, sampling):
+    for last in stream(lm, prompt, max_new_tokens, sampling, names):
         pass
     return last
 
 
 def stream(lm: LoadedModel, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-           sampling: Sampling | None = None) -> Iterator[Generation]:
+           sampling: Sampling | None = None, names: Names | None = None) -> Iterator[Generation]:
     """Yield growing partial Generations (done=False) as tokens arrive, then the final one (done=True)."""
     enc = _encode(lm, [prompt])
     width = enc["input_ids"].shape[1]
     streamer = TextIteratorStreamer(lm.tokenizer, skip_prompt=True, skip_special_tokens=True)
-    kwargs = dict(**enc, **_gen_kwargs(lm, width, max_new_tokens, sampling), streamer=streamer)
+    kwargs = dict(**enc, **_gen_kwargs(lm, width, max_new_tokens, sampling, [names]), streamer=streamer)
     result: dict = {}
 
     def work() -> None:

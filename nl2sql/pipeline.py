@@ -7,6 +7,10 @@ Execution-guided selection (`candidates` > 1): when the greedy answer fails a ch
 names an unknown table or column, or errors when run on the schema or database), up to
 `candidates - 1` sampled answers (fixed seeds, so reruns agree) are tried and the first that passes
 is kept; if none does, the greedy answer stands.
+
+Schema-constrained decoding (`constrain`, nl2sql.constrain): while the model writes SQL, tokens that
+would name a table or column the schema lacks are skipped for the next most likely that does not.
+Applied when a schema is given and the backend can (transformers, llama.cpp; not a remote server).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 
 from nl2sql import generate as gen
 from nl2sql.backends import Backend, TransformersBackend
+from nl2sql.constrain import Names, names_or_none
 from nl2sql.models import LoadedModel
 from nl2sql.prompt import build_prompt
 from nl2sql.sandbox import RunResult, run as run_sql
@@ -26,6 +31,7 @@ from nl2sql.sql import SqlError, Unknown, Validation, ground, is_query, transpil
 
 MODEL_DIALECT = "sqlite"
 DEFAULT_CANDIDATES = 1  # app and CLI default; 4 raises grounded answers by 16 points at 3x the latency (README)
+DEFAULT_CONSTRAIN = True  # schema-constrained decoding (README: Evaluation)
 
 
 @dataclass
@@ -52,6 +58,7 @@ class Answer:
     model_name: str = ""
     candidates_tried: int = 1  # answers generated for it (execution-guided selection)
     selection_s: float = 0.0  # seconds spent on the extra candidates
+    constrained: bool = False  # decoded under schema constraints (nl2sql.constrain)
 
     @property
     def ok(self) -> bool:
@@ -78,7 +85,14 @@ def _prompt(lm: Model, req: Request) -> str:
     return build_prompt(req.question, ddl, lm.tokenizer)
 
 
-def finish(lm: Model, req: Request, generation: gen.Generation) -> Answer:
+def _names(lm: Backend, req: Request, constrain: bool) -> Names | None:
+    """The schema names to constrain decoding to, or None (off, no schema, or a backend that cannot)."""
+    if not (constrain and req.schema and lm.can_constrain):
+        return None
+    return names_or_none(split_ddl(req.schema)[0])
+
+
+def finish(lm: Model, req: Request, generation: gen.Generation, names: Names | None = None) -> Answer:
     """Everything after generation: validate, transpile, ground, run."""
     model_sql = generation.sql
     validation = validate(model_sql, MODEL_DIALECT)
@@ -90,7 +104,8 @@ def finish(lm: Model, req: Request, generation: gen.Generation) -> Answer:
     result = None
     if req.run and validation.ok and (req.schema or req.db):
         result = run_sql(model_sql, schema=None if req.db else req.schema, db_path=req.db)
-    return Answer(req.question, sql, model_sql, req.dialect, validation, unknown, result, generation, lm.name)
+    return Answer(req.question, sql, model_sql, req.dialect, validation, unknown, result, generation, lm.name,
+                  constrained=names is not None)
 
 
 def passes(ans: Answer, req: Request) -> bool:
@@ -105,13 +120,14 @@ def passes(ans: Answer, req: Request) -> bool:
                    copy=bool(req.db) and not is_query(ans.model_sql)).ok
 
 
-def select(lm: Backend, req: Request, prompt: str, first: Answer, candidates: int, max_new_tokens: int) -> Answer:
+def select(lm: Backend, req: Request, prompt: str, first: Answer, candidates: int, max_new_tokens: int,
+           names: Names | None = None) -> Answer:
     """`first` if it passes; else the first of up to candidates - 1 sampled answers that does (or `first`)."""
     if candidates <= 1 or passes(first, req):
         return first
     start, chosen, k = time.perf_counter(), first, 0
     for k in range(1, candidates):
-        ans = finish(lm, req, lm.generate(prompt, max_new_tokens, gen.Sampling(seed=k)))
+        ans = finish(lm, req, lm.generate(prompt, max_new_tokens, gen.Sampling(seed=k), names), names)
         if passes(ans, req):
             chosen = ans
             break
@@ -121,31 +137,33 @@ def select(lm: Backend, req: Request, prompt: str, first: Answer, candidates: in
 
 def answer(lm: Model, question: str, schema: str | None = None, dialect: str = "sqlite",
            run: bool = False, db: str | Path | None = None,
-           max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS, candidates: int = 1) -> Answer:
+           max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS, candidates: int = 1,
+           constrain: bool = DEFAULT_CONSTRAIN) -> Answer:
     """Answer one question (see Request for the arguments)."""
     return answer_batch(lm, [Request(question, schema, dialect, run, db)], max_new_tokens, batch_size=1,
-                        candidates=candidates)[0]
+                        candidates=candidates, constrain=constrain)[0]
 
 
 def answer_batch(lm: Model, requests: list[Request], max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS,
-                 batch_size: int = 8, candidates: int = 1) -> list[Answer]:
+                 batch_size: int = 8, candidates: int = 1, constrain: bool = DEFAULT_CONSTRAIN) -> list[Answer]:
     """Answer many requests with batched generation; one Answer per request, in order."""
     for req in requests:
         check_request(req)
     lm = as_backend(lm)
     prompts = [_prompt(lm, r) for r in requests]
-    generations = lm.generate_batch(prompts, max_new_tokens, batch_size)
-    return [select(lm, r, p, finish(lm, r, g), candidates, max_new_tokens)
-            for r, p, g in zip(requests, prompts, generations)]
+    names = [_names(lm, r, constrain) for r in requests]
+    generations = lm.generate_batch(prompts, max_new_tokens, batch_size, names)
+    return [select(lm, r, p, finish(lm, r, g, n), candidates, max_new_tokens, n)
+            for r, p, g, n in zip(requests, prompts, generations, names)]
 
 
 def answer_stream(lm: Model, req: Request, max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS,
-                  candidates: int = 1) -> Iterator[gen.Generation | Answer]:
+                  candidates: int = 1, constrain: bool = DEFAULT_CONSTRAIN) -> Iterator[gen.Generation | Answer]:
     """Yield partial Generations while the model writes, then the final Answer."""
     check_request(req)
     lm = as_backend(lm)
-    prompt, last = _prompt(lm, req), None
-    for last in lm.stream(prompt, max_new_tokens):
+    prompt, last, names = _prompt(lm, req), None, _names(lm, req, constrain)
+    for last in lm.stream(prompt, max_new_tokens, names=names):
         if not last.done:
             yield last
-    yield select(lm, req, prompt, finish(lm, req, last), candidates, max_new_tokens)
+    yield select(lm, req, prompt, finish(lm, req, last, names), candidates, max_new_tokens, names)

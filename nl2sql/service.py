@@ -18,7 +18,7 @@ from pathlib import Path
 
 from nl2sql.backends import NAMES as BACKENDS, Backend, BackendUnavailable, open_backend
 from nl2sql.models import ModelSpecError, shipped_model
-from nl2sql.pipeline import DEFAULT_CANDIDATES
+from nl2sql.pipeline import DEFAULT_CANDIDATES, DEFAULT_CONSTRAIN
 from nl2sql.sandbox import read_schema
 from nl2sql.schema import SchemaError
 from nl2sql.sql import SqlError, Unknown, ground, pretty, transpile, validate
@@ -27,6 +27,15 @@ from nl2sql.sql import SqlError, Unknown, ground, pretty, transpile, validate
 
 class InputError(ValueError):
     """User input that cannot be served, with a message fit to show as is."""
+
+
+def _bool_env(env, key: str, default: bool) -> bool:
+    value = str(env.get(key, default)).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{key} must be 1 or 0 (true or false), got {env.get(key)!r}")
 
 
 def _int_env(env, key: str, default: int) -> int:
@@ -42,6 +51,7 @@ class ServiceConfig:
     ft_model: str | None = None
     backend: str = "auto"  # nl2sql.backends.NAMES; auto: llama.cpp on a CPU when installed
     candidates: int = DEFAULT_CANDIDATES  # execution-guided selection (nl2sql.pipeline)
+    constrain: bool = DEFAULT_CONSTRAIN  # schema-constrained decoding (nl2sql.constrain)
     max_question_chars: int = 500
     max_schema_chars: int = 20_000
     max_sql_chars: int = 10_000
@@ -60,6 +70,7 @@ class ServiceConfig:
             raise ValueError(f"BACKEND must be one of {', '.join(BACKENDS)}, got {backend!r}")
         return cls(base_model=env.get("BASE_MODEL", "packaged"), ft_model=env.get("FT_MODEL", default_ft) or None,
                    backend=backend, candidates=_int_env(env, "CANDIDATES", DEFAULT_CANDIDATES),
+                   constrain=_bool_env(env, "CONSTRAIN", DEFAULT_CONSTRAIN),
                    max_question_chars=_int_env(env, "MAX_QUESTION_CHARS", 500),
                    max_schema_chars=_int_env(env, "MAX_SCHEMA_CHARS", 20_000),
                    max_sql_chars=_int_env(env, "MAX_SQL_CHARS", 10_000),

@@ -134,6 +134,9 @@ def test_config_from_env():
     assert c.backend == "auto" and ServiceConfig.from_env({"BACKEND": "llama.cpp"}).backend == "llama.cpp"
     with pytest.raises(ValueError, match="BACKEND must be one of auto, transformers, llama.cpp, remote"):
         ServiceConfig.from_env({"BACKEND": "onnx"})
+    assert c.constrain and not ServiceConfig.from_env({"CONSTRAIN": "0"}).constrain
+    with pytest.raises(ValueError, match="CONSTRAIN must be 1 or 0"):
+        ServiceConfig.from_env({"CONSTRAIN": "maybe"})
 
 
 def test_the_page_and_the_badge_say_which_backend_answered(tiny_app):

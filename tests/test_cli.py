@@ -42,7 +42,10 @@ def test_says_which_backend_answered(capsys, tiny_model_dir, tmp_path, monkeypat
     rc = main(["How many employees?", "--schema", SCHEMA, "--model", str(tiny_model_dir), "--max-new-tokens", "5",
                "--verbose", "--backend", "llama.cpp"])
     err = capsys.readouterr().err
-    assert rc in (0, 1) and "· llama.cpp, GGUF F16" in err and "(llama.cpp);" in err
+    assert rc in (0, 1) and "· llama.cpp, GGUF F16" in err and "(llama.cpp; schema-constrained);" in err
+    main(["How many employees?", "--schema", SCHEMA, "--model", str(tiny_model_dir), "--max-new-tokens", "5",
+          "--verbose", "--backend", "llama.cpp", "--no-constrain"])
+    assert "(llama.cpp);" in capsys.readouterr().err
 
 
 def test_remote_backend_without_a_server_is_status_3(capsys, tiny_model_dir, monkeypatch):

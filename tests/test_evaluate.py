@@ -127,3 +127,6 @@ def test_a_resumed_run_refuses_to_mix_backends(tiny_model_dir, dataset, tmp_path
     (out / "predictions.jsonl").write_text("\n".join(lines[:2]) + "\n")
     assert main([*argv, "--backend", "llama.cpp"]) == 3
     assert "made with backend transformers, not llama.cpp: pass --backend transformers" in capsys.readouterr().err
+    assert main([*argv, "--backend", "transformers", "--no-constrain"]) == 3
+    assert "made with constrain True, not False: pass --constrain or a new --out" in capsys.readouterr().err
+    assert all(json.loads(line)["extra"]["constrain"] for line in lines[:2])

@@ -117,4 +117,20 @@ def test_the_cli_answers_on_the_fast_backend_by_default(capsys):
     assert main(["How many employees are there?", "--schema", str(EXAMPLES / "company.sql"), "--run",
                  "--verbose"]) == 0
     out, err = capsys.readouterr()
-    assert "(llama.cpp)" in err and "5" in out
+    assert "(llama.cpp; schema-constrained)" in err and "5" in out
+
+
+def test_constrained_decoding_keeps_the_shipped_model_to_the_schema():
+    """Questions on which the shipped model, left alone, names columns the tables lack."""
+    from nl2sql.backends import open_backend
+    from nl2sql.models import shipped_model
+    from nl2sql.pipeline import answer
+
+    fast = open_backend(shipped_model(), "llama.cpp")
+    schema = (EXAMPLES / "company.sql").read_text()
+    questions = ["What is the average salary per department name?", "Which department has the highest total salary?",
+                 "List employees with their manager's name."]
+    free = [answer(fast, q, schema, constrain=False) for q in questions]
+    kept = [answer(fast, q, schema) for q in questions]
+    assert sum(bool(a.unknown) for a in free) >= 2, [a.sql for a in free]
+    assert all(a.constrained and a.validation.ok and not a.unknown for a in kept), [a.sql for a in kept]

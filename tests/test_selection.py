@@ -23,7 +23,8 @@ class Scripted(Backend):
         super().__init__("scripted", "scripted", None, "text")
         self.script, self.calls = script, []
 
-    def stream(self, prompt: str, max_new_tokens: int = 32, sampling: Sampling | None = None) -> Iterator[Generation]:
+    def stream(self, prompt: str, max_new_tokens: int = 32, sampling: Sampling | None = None,
+               names=None) -> Iterator[Generation]:
         k = 0 if sampling is None else sampling.seed
         self.calls.append(k)
         text = self.script[k]

@@ -7,6 +7,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from nl2sql.constrain import Names
 from nl2sql.generate import DEFAULT_MAX_NEW_TOKENS, Generation, Sampling
 from nl2sql.sql import extract, statement_complete
 
@@ -25,6 +26,7 @@ class Backend(ABC):
     precision: str  # "float32, cpu", "GGUF F16, 2 threads", "served at http://..."
 
     kind = "abstract"  # the backend's name, as `open_backend` takes it
+    can_constrain = True  # whether `names` (schema-constrained decoding, nl2sql.constrain) is applied
 
     @property
     def label(self) -> str:
@@ -32,19 +34,20 @@ class Backend(ABC):
 
     @abstractmethod
     def stream(self, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-               sampling: Sampling | None = None) -> Iterator[Generation]:
+               sampling: Sampling | None = None, names: Names | None = None) -> Iterator[Generation]:
         """Yield growing partial Generations (done=False), then the final one (done=True); greedy unless
-        `sampling` is given."""
+        `sampling` is given; kept to the schema's `names` when given (and `can_constrain`)."""
 
     def generate_batch(self, prompts: list[str], max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-                       batch_size: int = 8) -> list[Generation]:
-        """One Generation per prompt, in order (here: one prompt after another)."""
-        return [self.generate(p, max_new_tokens) for p in prompts]
+                       batch_size: int = 8, names: list[Names | None] | None = None) -> list[Generation]:
+        """One Generation per prompt, in order (here: one prompt after another); `names` per prompt."""
+        names = names or [None] * len(prompts)
+        return [self.generate(p, max_new_tokens, names=n) for p, n in zip(prompts, names)]
 
     def generate(self, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-                 sampling: Sampling | None = None) -> Generation:
+                 sampling: Sampling | None = None, names: Names | None = None) -> Generation:
         last = None
-        for last in self.stream(prompt, max_new_tokens, sampling):
+        for last in self.stream(prompt, max_new_tokens, sampling, names):
             pass
         return last
 

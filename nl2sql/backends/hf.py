@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 from nl2sql import generate as gen
 from nl2sql.backends.base import Backend
+from nl2sql.constrain import Names
 from nl2sql.models import LoadedModel
 
 
@@ -17,13 +18,13 @@ class TransformersBackend(Backend):
         self.lm = lm
 
     def stream(self, prompt: str, max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS,
-               sampling: gen.Sampling | None = None) -> Iterator[gen.Generation]:
-        return gen.stream(self.lm, prompt, max_new_tokens, sampling)
+               sampling: gen.Sampling | None = None, names: Names | None = None) -> Iterator[gen.Generation]:
+        return gen.stream(self.lm, prompt, max_new_tokens, sampling, names)
 
     def generate_batch(self, prompts: list[str], max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS,
-                       batch_size: int = 8) -> list[gen.Generation]:
-        return gen.generate_batch(self.lm, prompts, max_new_tokens, batch_size)
+                       batch_size: int = 8, names: list[Names | None] | None = None) -> list[gen.Generation]:
+        return gen.generate_batch(self.lm, prompts, max_new_tokens, batch_size, names)
 
     def generate(self, prompt: str, max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS,
-                 sampling: gen.Sampling | None = None) -> gen.Generation:
-        return gen.generate(self.lm, prompt, max_new_tokens, sampling)
+                 sampling: gen.Sampling | None = None, names: Names | None = None) -> gen.Generation:
+        return gen.generate(self.lm, prompt, max_new_tokens, sampling, names)

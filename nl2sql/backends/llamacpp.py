@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from nl2sql.backends.base import Backend, BackendUnavailable, drive
+from nl2sql.constrain import Guide, Names
 from nl2sql.generate import DEFAULT_MAX_NEW_TOKENS, Generation, Sampling
 
 DEFAULT_N_CTX = 8192  # SmolLM2's context; the KV cache costs ~23 KB per token in f16
@@ -69,18 +70,30 @@ class LlamaCppBackend(Backend):
         return cls(name, spec, tok, f"GGUF {quant.upper()}, {threads} threads", llm)
 
     def stream(self, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-               sampling: Sampling | None = None) -> Iterator[Generation]:
+               sampling: Sampling | None = None, names: Names | None = None) -> Iterator[Generation]:
         ids = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
         room = self.llm.n_ctx() - max_new_tokens
         if len(ids) > room:
             raise ValueError(f"the prompt is {len(ids):,} tokens; this model's context leaves room for {room:,}")
-        return drive(self._pieces(ids, sampling), len(ids), max_new_tokens, self.kind)
+        return drive(self._pieces(ids, sampling, names), len(ids), max_new_tokens, self.kind)
 
-    def _pieces(self, ids: list[int], sampling: Sampling | None) -> Iterator[str]:
+    def _guide(self, n_prompt: int, names: Names, greedy: bool) -> list:
+        """A llama-cpp-python logits processor: nl2sql.constrain.Guide on the text generated so far."""
+        guide = Guide(names, self.tokenizer, greedy=greedy)
+
+        def process(input_ids, scores):
+            text = self.tokenizer.decode(input_ids[n_prompt:].tolist(), skip_special_tokens=True)
+            return guide.mask(text, scores)
+
+        return [process]
+
+    def _pieces(self, ids: list[int], sampling: Sampling | None, names: Names | None) -> Iterator[str]:
         eos = self.tokenizer.eos_token_id
         decoding = dict(temp=0.0, top_k=1, top_p=1.0)
         if sampling is not None:
             decoding = dict(temp=sampling.temperature, top_k=0, top_p=sampling.top_p)
+        if names is not None:
+            decoding["logits_processor"] = self._guide(len(ids), names, greedy=sampling is None)
         out: list[int] = []
         with self._lock:
             if sampling is not None:

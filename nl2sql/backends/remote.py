@@ -18,6 +18,7 @@ from nl2sql.generate import DEFAULT_MAX_NEW_TOKENS, Generation, Sampling
 
 class RemoteBackend(Backend):
     kind = "remote"
+    can_constrain = False
 
     def __init__(self, name: str, spec: str, tokenizer, precision: str, client, model: str):
         super().__init__(name, spec, tokenizer, precision)
@@ -46,7 +47,8 @@ class RemoteBackend(Backend):
         return cls(model, spec, tok, f"served at {url}", client, model)
 
     def stream(self, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
-               sampling: Sampling | None = None) -> Iterator[Generation]:
+               sampling: Sampling | None = None, names=None) -> Iterator[Generation]:
+        """As Backend.stream; `names` is ignored: a completions server gives no per-token control."""
         n_prompt = len(self.tokenizer(prompt, add_special_tokens=False)["input_ids"])
         return drive(self._pieces(prompt, max_new_tokens, sampling), n_prompt, max_new_tokens, self.kind)
 

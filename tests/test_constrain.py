@@ -1,0 +1,190 @@
+"""Schema-constrained decoding: the pure check on partial SQL, the mask over next-token scores, and that
+the transformers and llama.cpp backends and the pipeline really apply it."""
+
+import importlib.util
+
+import numpy as np
+import pytest
+
+from nl2sql import constrain
+from nl2sql.backends import open_backend
+from nl2sql.constrain import Guide, Names, acceptable, names_or_none, sql_region
+from nl2sql.pipeline import answer
+
+DDL = """CREATE TABLE stadium (Stadium_ID INT PRIMARY KEY, Location TEXT, Name TEXT, Capacity INT);
+CREATE TABLE singer (Singer_ID INT PRIMARY KEY, Name TEXT, Country TEXT, Age INT, Song_release_year TEXT);
+CREATE TABLE concert (concert_ID INT PRIMARY KEY, concert_Name TEXT, Stadium_ID INT, Year TEXT);"""
+NAMES = Names.of(DDL)
+
+
+@pytest.mark.parametrize("text", [
+    "SELECT COUNT(*) FROM singer;",
+    "SELECT COUNT(*) FROM sing",  # still becoming a table
+    "SELECT Name, Song_rel",  # still becoming a column
+    "SELECT COUNT ",  # a function, its "(" not written yet
+    "SELECT Age, RANK() OVER (PARTITION BY Country ORDER BY Age) FROM singer",
+    "SELECT Age FROM singer WHERE Age > 1 GROUP BY Age HAVING COUNT(*) > 1 ORDER BY Age LIMIT 1;",
+    "SELECT Country, Age FROM singer JOIN concert",  # singer holds both; a join may follow
+    "SELECT Name, Year FROM stadium JOIN concert",  # no table holds both: any table may come first
+    "SELECT Name, Age FROM singer AS T1 LEFT JOIN concert AS T2 ON T1.Singer_ID = T2.concert_ID",
+    "SELECT Name FROM stadium WHERE Capacity < 2014",
+    "SELECT T2.Name FROM stadium AS T1 JOIN singer AS T2 ON T1.Stadium_ID = T2.Singer_ID",
+    "SELECT s.Name FROM singer s WHERE s.Age > 1",
+    "SELECT Name FROM singer WHERE Country IN (SELECT Location FROM stadium)",
+    "SELECT COUNT(*) AS cnt, Country FROM singer GROUP BY Country ORDER BY cnt DESC LIMIT 1;",
+    "SELECT Name FROM singer WHERE Name = \"Joe Bloggs\" AND Song_release_year LIKE '%no_such_col%'",
+    "WITH t AS (SELECT Name, Age FROM singer) SELECT Name FROM t",
+    "SELECT CAST(Age AS REAL) FROM singer WHERE Age IS NOT NULL ORDER BY Age DESC LIMIT 3 OFFSET 1",
+    "SELECT Country FROM singer GROUP BY Country HAVING COUNT(*) > 2 INTERSECT SELECT Location FROM stadium",
+    "UPDATE singer SET Age = Age + 1 WHERE Name = 'x'",
+    "INSERT INTO singer (Name, Age) VALUES ('a', 3)",
+    "SELECT Name FROM singer; SELECT invented FROM nowhere",  # after the statement: not checked
+    "The answer needs the singers table",  # prose: never constrained
+])
+def test_acceptable(text):
+    assert acceptable(text, NAMES)
+
+
+@pytest.mark.parametrize("text,why", [
+    ("SELECT COUNT(*) FROM singers ", "no such table"),
+    ("SELECT COUNT(*) FROM singers", "no table starts so"),
+    ("SELECT Name, Release_year", "no such column"),
+    ("SELECT count FROM", "a function without ("),
+    ("SELECT Name FROM stadium WHERE Year < 2014", "Year is not in the tables of FROM"),
+    ("SELECT Name FROM singer WHERE Country IN (SELECT Location FROM stadium WHERE Year = 1)", "nor in a subquery"),
+    ("SELECT T1.Location FROM stadium AS T1 JOIN singer AS T2 ON T1.Stadium_ID = T2.Stadium_ID", "singer has none"),
+    ("SELECT T1.Name, COUNT(*) FROM concert AS T1", "T1.Name was used before T1 named concert"),
+    ("SELECT T2.Name FROM stadium AS T1 JOIN conc", "T2 (the next alias) needs a Name column"),
+    ("SELECT Name FROM stadium GROUP BY Y155", "not an alias shape: digits run on"),
+    ("```sql\nSELECT foo ", "fenced SQL is checked too"),
+    ("SELECT Country, Age FROM stadium ", "the first table must hold the columns SELECT named"),
+    ("SELECT COUNT(Year) FROM sin", "nor one starting so"),
+    ("SELECT Name FROM singer WHERE Full", "join words belong in FROM"),
+    ("SELECT Name FROM singer ORDER BY T1.", "after FROM, a qualifier must be in scope"),
+    ("SELECT Name FROM singer WHERE Name = 1 名", "stray characters"),
+    ("SELECT Name, Name ", "the same name twice in a row"),
+    ("SELECT COUNT(*) FROM singer WHERE MAX(", "an aggregate in WHERE"),
+    ("SELECT Age FROM singer WHERE Age > 1 WHERE ", "a clause twice"),
+    ("SELECT Age FROM singer ORDER BY Age WHERE ", "clauses out of order"),
+    ("SELECT Age FROM singer WHERE Age IN (SELECT Age FROM singer;", "an open parenthesis at the end"),
+])
+def test_not_acceptable(text, why):
+    assert not acceptable(text, NAMES), why
+
+
+def test_sql_region():
+    assert sql_region("To count singers, use") is None
+    assert sql_region("SEL") == "SEL" and sql_region("") is None
+    assert sql_region("```sql\nSELECT 1") == "SELECT 1" and sql_region("```sql") is None
+    assert names_or_none(None) is None and names_or_none("not sql at all") is None
+    assert names_or_none(DDL).tables["singer"] >= {"name", "age"}
+
+
+class Pieces:
+    """A tokenizer stand-in: token i decodes to VOCAB[i]; the last one is the end token."""
+
+    VOCAB = [" singers", " sing", " singer", " stadium", ";", " Name", "er", "</s>"]
+    all_special_ids = [7]
+
+    def decode(self, ids, skip_special_tokens=True):
+        return "".join(self.VOCAB[i] for i in ids if i != 7)
+
+
+def _scores(order):
+    """Scores ranking the tokens in `order` first to last."""
+    s = np.zeros(len(Pieces.VOCAB), dtype=np.float32) - 100
+    for rank, tok in enumerate(order):
+        s[tok] = 10.0 - rank
+    return s
+
+
+def test_greedy_mask_keeps_the_most_likely_passing_token():
+    guide = Guide(NAMES, Pieces(), canonical=False)
+    out = guide.mask("SELECT Name FROM", _scores([0, 1, 2, 3]))
+    assert np.flatnonzero(np.isfinite(out)).tolist() == [1]  # " sing" may become singer; " singers" cannot
+    out = guide.mask("SELECT Name FROM sing", _scores([7, 4, 0, 6]))  # the end or ';' would leave "sing"
+    assert np.flatnonzero(np.isfinite(out)).tolist() == [6]
+
+
+def test_sampling_mask_keeps_every_passing_token_in_the_top_k_and_widens_when_none_passes():
+    guide = Guide(NAMES, Pieces(), canonical=False, greedy=False, top_k=3)
+    out = guide.mask("SELECT Name FROM", _scores([0, 2, 3, 1]))
+    assert np.flatnonzero(np.isfinite(out)).tolist() == [2, 3]  # " singers" fails; " sing" is 4th
+    narrow = Guide(NAMES, Pieces(), canonical=False, greedy=False, top_k=1)
+    assert np.flatnonzero(np.isfinite(narrow.mask("SELECT Name FROM", _scores([0, 5, 3])))).tolist() == [3]
+
+
+def test_mask_leaves_prose_and_dead_ends_alone():
+    guide = Guide(NAMES, Pieces(), canonical=False)
+    s = _scores([0, 1])
+    assert guide.mask("The answer is", s) is s
+    stuck = Guide(NAMES, Pieces(), canonical=False, widen=2)
+    assert stuck.mask("SELECT Name FROM", _scores([0, 5, 2])) is not None
+    assert np.isfinite(stuck.mask("SELECT Name FROM", _scores([0, 5, 2]))).all()  # nothing in reach passes
+
+
+def test_unfinished_words_must_start_names_as_the_tokenizer_spells_them(tiny_model_dir, company_schema):
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    guide = Guide(Names.of(company_schema), tok)
+    # The tiny tokenizer spells " employees" as one token and " department_id" as " department", "_", "id".
+    assert tok(" employees", add_special_tokens=False)["input_ids"].__len__() == 1
+    assert guide.faults("SELECT name FROM employees") == set()
+    assert guide.faults("SELECT name FROM employee") == {17}  # a prefix, but never on the way to " employees"
+    assert acceptable("SELECT name FROM employee", Names.of(company_schema))  # the pure check lets it by
+    assert guide.faults("SELECT department") == guide.faults("SELECT department_") == set()
+
+
+def test_faults_already_written_are_not_held_against_later_tokens():
+    guide = Guide(NAMES, Pieces(), canonical=False)
+    text = "SELECT Nonsense FROM"  # written in a step where nothing passed
+    assert guide.faults(text) == {7}
+    out = guide.mask(text, _scores([0, 1, 3]))
+    assert np.flatnonzero(np.isfinite(out)).tolist() == [1]  # " singers" is still refused, " sing" kept
+
+
+FORCED = "SELECT name FROM employees;"
+
+
+@pytest.fixture
+def forced(monkeypatch):
+    """Make every Guide force the tokens of FORCED in turn, recording the texts it was shown."""
+    seen = []
+
+    def mask(self, text, scores):
+        seen.append(text)
+        ids = self.tokenizer(FORCED, add_special_tokens=False)["input_ids"]
+        prefix = self.tokenizer(text, add_special_tokens=False)["input_ids"] if text else []
+        out = np.full_like(scores, -np.inf)
+        out[ids[len(prefix)] if len(prefix) < len(ids) else self.tokenizer.eos_token_id] = 0.0
+        return out
+
+    monkeypatch.setattr(constrain.Guide, "mask", mask)
+    return seen
+
+
+def _backends(tiny_model_dir):
+    yield open_backend(str(tiny_model_dir), "transformers", dtype="float32", device="cpu")
+    if importlib.util.find_spec("llama_cpp"):
+        yield open_backend(str(tiny_model_dir), "llama.cpp", quant="f32")
+
+
+def test_backends_apply_the_guide_greedy_and_sampled(tiny_model_dir, forced, tmp_path, monkeypatch, company_schema):
+    monkeypatch.setenv("NL2SQL_CACHE", str(tmp_path / "cache"))
+    from nl2sql.generate import Sampling
+
+    kinds = []
+    for lm in _backends(tiny_model_dir):
+        kinds.append(lm.kind)
+        names = Names.of(company_schema)
+        assert lm.generate("q", 40, names=names).text == FORCED
+        assert lm.generate("q", 40, Sampling(seed=3), names=names).text == FORCED
+        assert [g.text for g in lm.generate_batch(["q", "r"], 40, names=[names, names])] == [FORCED, FORCED]
+        assert lm.generate("q", 40).text != FORCED  # no names: the random model writes its own
+        ans = answer(lm, "How many employees?", company_schema, max_new_tokens=40)
+        assert ans.constrained and ans.model_sql == "SELECT name FROM employees"
+        assert not answer(lm, "How many employees?", company_schema, max_new_tokens=4, constrain=False).constrained
+        assert not answer(lm, "How many employees?", max_new_tokens=4).constrained  # no schema, nothing to keep to
+    assert forced[0] == "" and "SELECT name FROM" in forced  # shown the growing answer, not the prompt
+    assert kinds[0] == "transformers"
