@@ -1,16 +1,25 @@
 """Schema-constrained decoding: keep the model's SQL to the tables and columns the schema has.
 
-A light, PICARD-style check on the text so far. While the model writes a SQL statement, every word
-must be able to become a SQL keyword or function, a table where a table belongs (after FROM, JOIN,
-INTO, UPDATE), a column of the schema (of the named table when qualified by a table or a defined
-alias; of the tables in FROM once a WHERE, ON, GROUP BY, HAVING or ORDER BY follows it), or an alias.
-At each step the decoder tries the most likely next tokens in order and keeps those whose text
-passes (`Guide.mask`); when none of the top few passes, the step is left unconstrained, so the
-check can only steer, never dead-end the model. Prose, and everything after the statement ends,
-is never constrained: a model that answers in words is left alone.
+A light, PICARD-style check of the text written so far. While the model writes a SQL statement,
+every word must be able to become a SQL keyword, a function (followed by "("), a table where a table
+belongs (after FROM, JOIN, INTO, UPDATE; the first one holding the columns SELECT already named, and
+the next T1/T2 alias's table holding the columns already used with it), a column of the schema (of
+the named table when qualified by a table or a defined alias; of the tables in scope once WHERE, ON,
+GROUP BY, HAVING or ORDER BY follow FROM), or an alias. A few placement rules a small model breaks
+are enforced too: clauses in order and once per query level, no aggregate in WHERE/ON/GROUP BY, no
+`x, x`, no stray characters, no "(" left open at the end. An unfinished word must be the start of a
+name as the tokenizer itself spells it.
 
-`acceptable(text, names)` is the pure check; `Guide` turns it into a mask over next-token scores,
-shared by the transformers and llama.cpp backends.
+At each step the decoder tries the most likely next tokens in order and keeps the first whose text
+passes (`Guide.mask`; for sampling, every passing one among the top few), looking further down the
+ranking when none of the top few passes and leaving the step unconstrained when nothing in reach
+does: the check steers, it never dead-ends the model. Prose, and everything after the statement
+ends, is never constrained: a model that answers in words is left alone. Window functions beyond
+ROW_NUMBER/RANK/DENSE_RANK, DDL and rare clauses are outside its word lists; turn it off
+(`constrain=False`, `--no-constrain`, `CONSTRAIN=0`) for those.
+
+`failures(text, names)` / `acceptable(text, names)` are the pure checks; `Guide` turns them into a
+mask over next-token scores, shared by the transformers and llama.cpp backends.
 """
 
 from __future__ import annotations
@@ -51,6 +60,12 @@ _TABLE_AFTER = {"from", "join", "into", "update"}
 _SCOPED_CLAUSES = {"where", "on", "group", "having", "order"}
 _CLAUSES = {"select", "from", "where", "on", "group", "having", "order", "limit", "set", "values", "using"}
 _SET_OPS = {"union", "intersect", "except"}
+# After these, an expression starts: only these keywords may open one (DISTINCT and ALL only after
+# SELECT or "(", SELECT, WITH, PARTITION and ORDER only after "(").
+_EXPR_BEFORE = frozenset("where and or on having by select not when then else ( , = < > ! + - / % |".split())
+_EXPR_WORDS = frozenset("not exists case cast null true false current_date current_time current_timestamp".split())
+_AFTER_NOT = frozenset("in like between null exists".split())
+_NO_ARGUMENTS = frozenset("random row_number rank dense_rank over".split())  # may be followed by ()
 _PUNCT = frozenset(".,()*;=<>!+-/%|&~`")
 _ALIAS_SHAPE = re.compile(r"[a-z]\d{0,2}")  # T1, T2, s, a1: aliases a query may use before FROM defines them
 
@@ -113,6 +128,11 @@ def sql_region(text: str) -> str | None:
     if len(head) == len(body):  # the first word is still being written
         return body if any(s.startswith(head) for s in _STARTS) and head else None
     return body if head in _STARTS else None
+
+
+def _may_be_keyword(word: str, complete: bool) -> bool:
+    """A complete keyword, or (unfinished) the start of one."""
+    return word in KEYWORDS or (not complete and any(k.startswith(word) for k in KEYWORDS))
 
 
 def _tokens(sql: str) -> list[tuple[str, str, bool, int]]:
@@ -254,6 +274,8 @@ class _Checker:
                                                   select_columns=frame.select_columns))
                     frame.expect_table = False
                 elif text == ")":
+                    if prev == "(" and (i < 2 or tokens[i - 2][1].lower() not in _NO_ARGUMENTS):
+                        self.failed.add(start)  # MIN() takes an argument
                     closed = self.frames.pop() if len(self.frames) > 1 else None
                     outer = self.frames[-1]
                     if closed is not None and closed.subquery and outer.clause == "from":
@@ -287,7 +309,10 @@ class _Checker:
                     frame.last_table, frame.after_from_item = word, True
                 prev = word
                 continue
-            if prev == "as" or (frame.after_from_item and word not in KEYWORDS):
+            implicit = frame.after_from_item and word not in KEYWORDS and not _may_be_keyword(word, complete)
+            if implicit and not _ALIAS_SHAPE.fullmatch(word):
+                self.failed.add(start)  # FROM t alias: only short aliases (T1, e) without AS
+            if prev == "as" or implicit:
                 if complete and not self._define_alias(word, frame, prev):
                     self.failed.add(start)
                 frame.after_from_item = False
@@ -324,7 +349,19 @@ class _Checker:
     @staticmethod
     def _in_place(word: str, frame: _Frame, prev: str, tokens: list, i: int) -> bool:
         """Placement rules a small model breaks: clauses out of order or twice, aggregates in WHERE, ON or
-        GROUP BY, window words out of place, the same name twice in a row (`x, x`)."""
+        GROUP BY, window words out of place, the same name twice in a row (`x, x`, `DISTINCT DISTINCT`),
+        a keyword that cannot open an expression where one starts (`WHERE WITH`, `ORDER BY IS`)."""
+        if word in KEYWORDS and prev == word:
+            return False
+        if word in KEYWORDS and prev in _EXPR_BEFORE:
+            opens = word in _EXPR_WORDS or (prev == "not" and word in _AFTER_NOT) \
+                or (word in ("distinct", "all") and prev in ("select", "(")) \
+                or (word in ("select", "with", "partition", "order") and prev == "(")
+            if not opens or (word == "case" and prev == "when"):
+                return False
+        nxt = tokens[i + 1][1] if i + 1 < len(tokens) else ""
+        if word in ("null", "true", "false") and nxt == "(":
+            return False
         rank = _CLAUSE_ORDER.get(word)
         if rank is not None and not (prev == "(" or rank > frame.last_clause):  # (ORDER BY inside OVER
             return False
@@ -368,6 +405,7 @@ class Guide:
     canonical: bool = True
     _pieces: dict[int, str] = field(default_factory=dict)
     _spelled: dict[str, frozenset[str]] = field(default_factory=dict)
+    _memo: dict[str, set[int]] = field(default_factory=dict)  # faults of the last step's candidates
 
     def piece(self, token: int) -> str:
         if token not in self._pieces:
@@ -393,7 +431,9 @@ class Guide:
         return any(p.startswith(low) and written in self._prefixes(p) for p in pool)
 
     def faults(self, text: str) -> set[int]:
-        return failures(text, self.names, self._prefix_ok if self.canonical else _starts)
+        if text not in self._memo:
+            self._memo[text] = failures(text, self.names, self._prefix_ok if self.canonical else _starts)
+        return self._memo[text]
 
     def mask(self, text: str, scores: np.ndarray) -> np.ndarray:
         """`scores` (one row over the vocabulary) with every token set to -inf except the passing ones
@@ -402,7 +442,8 @@ class Guide:
         Unchanged when none passes at all. An end token counts as ending the statement."""
         if sql_region(text) is None and sql_region(text + "SELECT") is None:
             return scores
-        committed = self.faults(text)
+        committed = self.faults(text)  # usually known: the text is last step's text + the chosen token
+        self._memo = {text: committed}
         width = min(self.widen, scores.shape[-1])
         top = np.argpartition(-scores, width - 1)[:width]
         top = top[np.argsort(-scores[top], kind="stable")].tolist()

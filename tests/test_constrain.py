@@ -23,6 +23,7 @@ NAMES = Names.of(DDL)
     "SELECT Name, Song_rel",  # still becoming a column
     "SELECT COUNT ",  # a function, its "(" not written yet
     "SELECT Age, RANK() OVER (PARTITION BY Country ORDER BY Age) FROM singer",
+    "SELECT Name, SUM(Age) OVER () FROM singer ORDER BY RANDOM() LIMIT 1",
     "SELECT Age FROM singer WHERE Age > 1 GROUP BY Age HAVING COUNT(*) > 1 ORDER BY Age LIMIT 1;",
     "SELECT Country, Age FROM singer JOIN concert",  # singer holds both; a join may follow
     "SELECT Name, Year FROM stadium JOIN concert",  # no table holds both: any table may come first
@@ -30,6 +31,8 @@ NAMES = Names.of(DDL)
     "SELECT Name FROM stadium WHERE Capacity < 2014",
     "SELECT T2.Name FROM stadium AS T1 JOIN singer AS T2 ON T1.Stadium_ID = T2.Singer_ID",
     "SELECT s.Name FROM singer s WHERE s.Age > 1",
+    "SELECT Name FROM singer WHERE NOT Age IN (SELECT Age FROM singer WHERE Age IS NOT NULL) AND Name NOT LIKE 'a%'",
+    "SELECT COUNT(DISTINCT Country), CASE WHEN Age > 1 THEN 'old' ELSE NULL END FROM singer WHERE EXISTS (SELECT 1)",
     "SELECT Name FROM singer WHERE Country IN (SELECT Location FROM stadium)",
     "SELECT COUNT(*) AS cnt, Country FROM singer GROUP BY Country ORDER BY cnt DESC LIMIT 1;",
     "SELECT Name FROM singer WHERE Name = \"Joe Bloggs\" AND Song_release_year LIKE '%no_such_col%'",
@@ -63,6 +66,12 @@ def test_acceptable(text):
     ("SELECT Name FROM singer ORDER BY T1.", "after FROM, a qualifier must be in scope"),
     ("SELECT Name FROM singer WHERE Name = 1 名", "stray characters"),
     ("SELECT Name, Name ", "the same name twice in a row"),
+    ("SELECT DISTINCT DISTINCT ", "a keyword twice in a row"),
+    ("SELECT Name FROM singer WHERE WITH ", "WITH cannot open an expression"),
+    ("SELECT Name FROM singer ORDER BY IS ", "nor IS"),
+    ("SELECT COUNT(*) FROM singer WHERE FALSE(", "a literal is not a function"),
+    ("SELECT Country FROM singer WHEREired", "FROM t alias: only short aliases without AS"),
+    ("SELECT Name FROM singer ORDER BY MIN()", "MIN takes an argument"),
     ("SELECT COUNT(*) FROM singer WHERE MAX(", "an aggregate in WHERE"),
     ("SELECT Age FROM singer WHERE Age > 1 WHERE ", "a clause twice"),
     ("SELECT Age FROM singer ORDER BY Age WHERE ", "clauses out of order"),
