@@ -39,7 +39,7 @@ KEYWORDS = frozenset("""
 all and as asc between by case cast cross current_date current_time current_timestamp delete desc
 distinct else end except exists from full group having in inner insert intersect into is join left
 like limit not null nulls offset on or order outer over partition replace right select set then
-union update using values when where with true false
+union update using values when where with
 """.split())
 _JOIN_WORDS = frozenset("cross full inner join left outer right".split())
 FUNCTIONS = frozenset("""
@@ -63,7 +63,10 @@ _SET_OPS = {"union", "intersect", "except"}
 # After these, an expression starts: only these keywords may open one (DISTINCT and ALL only after
 # SELECT or "(", SELECT, WITH, PARTITION and ORDER only after "(").
 _EXPR_BEFORE = frozenset("where and or on having by select not when then else ( , = < > ! + - / % |".split())
-_EXPR_WORDS = frozenset("not exists case cast null true false current_date current_time current_timestamp".split())
+_EXPR_WORDS = frozenset("not exists case cast null current_date current_time current_timestamp".split())
+# Keywords that never follow a value (a name, a number, a string or ")"): `ORDER BY x DISTINCT`.
+_NOT_AFTER_VALUE = frozenset("select distinct with case cast exists by all insert update delete "
+                             "current_date current_time current_timestamp".split())
 _AFTER_NOT = frozenset("in like between null exists".split())
 _NO_ARGUMENTS = frozenset("random row_number rank dense_rank over".split())  # may be followed by ()
 _PUNCT = frozenset(".,()*;=<>!+-/%|&~`")
@@ -352,6 +355,13 @@ class _Checker:
         GROUP BY, window words out of place, the same name twice in a row (`x, x`, `DISTINCT DISTINCT`),
         a keyword that cannot open an expression where one starts (`WHERE WITH`, `ORDER BY IS`)."""
         if word in KEYWORDS and prev == word:
+            return False
+        before = tokens[i - 1] if i else None
+        after_value = before is not None and (before[0] in ("num", "str", "quoted") or before[1] == ")"
+                                              or (before[0] == "word" and before[1].lower() not in KEYWORDS))
+        if word in _NOT_AFTER_VALUE and after_value and not (word == "select" and frame.clause == "with"):
+            return False
+        if word in ("distinct", "all") and prev not in ("select", "(", "union"):
             return False
         if word in KEYWORDS and prev in _EXPR_BEFORE:
             opens = word in _EXPR_WORDS or (prev == "not" and word in _AFTER_NOT) \

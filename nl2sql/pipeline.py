@@ -11,6 +11,8 @@ is kept; if none does, the greedy answer stands.
 Schema-constrained decoding (`constrain`, nl2sql.constrain): while the model writes SQL, tokens that
 would name a table or column the schema lacks are skipped for the next most likely that does not.
 Applied when a schema is given and the backend can (transformers, llama.cpp; not a remote server).
+When the constrained answer does not parse (the model was steered somewhere it could not finish),
+the model's own greedy answer is tried and kept if it parses (`constrained` then says False).
 """
 
 from __future__ import annotations
@@ -108,6 +110,14 @@ def finish(lm: Model, req: Request, generation: gen.Generation, names: Names | N
                   constrained=names is not None)
 
 
+def unsteered_if_unparsable(lm: Backend, req: Request, prompt: str, ans: Answer, max_new_tokens: int) -> Answer:
+    """A constrained answer that does not parse gives way to the unconstrained greedy one, if that parses."""
+    if not ans.constrained or ans.validation.ok:
+        return ans
+    free = finish(lm, req, lm.generate(prompt, max_new_tokens))
+    return free if free.validation.ok else ans
+
+
 def passes(ans: Answer, req: Request) -> bool:
     """The checks of execution-guided selection: parses, is grounded, runs without error where it can run."""
     if not ans.validation.ok or not ans.model_sql or ans.unknown:
@@ -153,8 +163,9 @@ def answer_batch(lm: Model, requests: list[Request], max_new_tokens: int = gen.D
     prompts = [_prompt(lm, r) for r in requests]
     names = [_names(lm, r, constrain) for r in requests]
     generations = lm.generate_batch(prompts, max_new_tokens, batch_size, names)
-    return [select(lm, r, p, finish(lm, r, g, n), candidates, max_new_tokens, n)
-            for r, p, g, n in zip(requests, prompts, generations, names)]
+    firsts = [unsteered_if_unparsable(lm, r, p, finish(lm, r, g, n), max_new_tokens)
+              for r, p, g, n in zip(requests, prompts, generations, names)]
+    return [select(lm, r, p, a, candidates, max_new_tokens, n) for r, p, a, n in zip(requests, prompts, firsts, names)]
 
 
 def answer_stream(lm: Model, req: Request, max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS,
@@ -166,4 +177,5 @@ def answer_stream(lm: Model, req: Request, max_new_tokens: int = gen.DEFAULT_MAX
     for last in lm.stream(prompt, max_new_tokens, names=names):
         if not last.done:
             yield last
-    yield select(lm, req, prompt, finish(lm, req, last, names), candidates, max_new_tokens, names)
+    first = unsteered_if_unparsable(lm, req, prompt, finish(lm, req, last, names), max_new_tokens)
+    yield select(lm, req, prompt, first, candidates, max_new_tokens, names)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from nl2sql import constrain
-from nl2sql.backends import open_backend
+from nl2sql.backends import Backend, drive, open_backend
 from nl2sql.constrain import Guide, Names, acceptable, names_or_none, sql_region
 from nl2sql.pipeline import answer
 
@@ -69,9 +69,11 @@ def test_acceptable(text):
     ("SELECT DISTINCT DISTINCT ", "a keyword twice in a row"),
     ("SELECT Name FROM singer WHERE WITH ", "WITH cannot open an expression"),
     ("SELECT Name FROM singer ORDER BY IS ", "nor IS"),
-    ("SELECT COUNT(*) FROM singer WHERE FALSE(", "a literal is not a function"),
+    ("SELECT COUNT(*) FROM singer WHERE NULL(", "a literal is not a function"),
     ("SELECT Country FROM singer WHEREired", "FROM t alias: only short aliases without AS"),
     ("SELECT Name FROM singer ORDER BY MIN()", "MIN takes an argument"),
+    ("SELECT Name FROM singer ORDER BY Age DISTINCT ", "DISTINCT after a value"),
+    ("SELECT Name FROM singer WHERE Age > 1 SELECT ", "SELECT after a value"),
     ("SELECT COUNT(*) FROM singer WHERE MAX(", "an aggregate in WHERE"),
     ("SELECT Age FROM singer WHERE Age > 1 WHERE ", "a clause twice"),
     ("SELECT Age FROM singer ORDER BY Age WHERE ", "clauses out of order"),
@@ -197,3 +199,35 @@ def test_backends_apply_the_guide_greedy_and_sampled(tiny_model_dir, forced, tmp
         assert not answer(lm, "How many employees?", max_new_tokens=4).constrained  # no schema, nothing to keep to
     assert forced[0] == "" and "SELECT name FROM" in forced  # shown the growing answer, not the prompt
     assert kinds[0] == "transformers"
+
+
+class TwoMinds(Backend):
+    """Writes `steered` when given names to keep to, `free` otherwise."""
+
+    kind = "two-minds"
+
+    def __init__(self, steered: str, free: str):
+        super().__init__("two-minds", "two-minds", None, "text")
+        self.steered, self.free, self.calls = steered, free, []
+
+    def stream(self, prompt, max_new_tokens=32, sampling=None, names=None):
+        self.calls.append(names is not None)
+        text = self.steered if names is not None else self.free
+        return drive(iter([text[:i] for i in range(1, len(text) + 1)]), 3, 1000, self.kind)
+
+
+@pytest.fixture
+def plain_prompt(monkeypatch):
+    monkeypatch.setattr("nl2sql.pipeline._prompt", lambda lm, req: req.question)
+
+
+def test_an_unparsable_constrained_answer_gives_way_to_the_free_one(plain_prompt, company_schema):
+    lm = TwoMinds("SELECT name FROM employees WHERE WITH;", "SELECT nickname FROM employees;")
+    a = answer(lm, "q", company_schema)
+    assert a.model_sql == "SELECT nickname FROM employees" and not a.constrained and lm.calls == [True, False]
+    lm = TwoMinds("SELECT name FROM employees;", "SELECT nickname FROM employees;")
+    a = answer(lm, "q", company_schema)
+    assert a.model_sql == "SELECT name FROM employees" and a.constrained and lm.calls == [True]  # parses: kept
+    lm = TwoMinds("SELECT name FROM employees WHERE WITH;", "SELEC nickname FRM employees;")
+    a = answer(lm, "q", company_schema)
+    assert a.constrained and not a.validation.ok and lm.calls == [True, False]  # neither parses: constrained stays
