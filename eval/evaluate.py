@@ -144,7 +144,7 @@ def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tu
                 for ans, row in zip(answers, chunk):
                     res = score(ans, row, spec, [execute(g, row) for g in _golds(row)], share)
                     res.extra["model_name"] = name
-                    res.extra.update(setting, candidates_tried=ans.candidates_tried)
+                    res.extra.update(setting, candidates_tried=ans.candidates_tried, constrained=ans.constrained)
                     if judge is not None:
                         res.judge = judge.judge(row["question"], row.get("schema"), res.gold, res.predicted).to_dict()
                     f.write(json.dumps(res.to_dict(), default=str) + "\n")

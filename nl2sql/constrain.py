@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -80,7 +81,7 @@ class Names:
     tables: dict[str, frozenset[str]]
     spelling: dict[str, str] = field(default_factory=dict)  # lower-cased -> as the schema writes it
 
-    @property
+    @cached_property
     def columns(self) -> frozenset[str]:
         return frozenset().union(*self.tables.values()) if self.tables else frozenset()
 

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from nl2sql import generate as gen
 from nl2sql.backends import Backend, TransformersBackend
-from nl2sql.constrain import Names, names_or_none
+from nl2sql.constrain import Names, names_or_none, sql_region
 from nl2sql.models import LoadedModel
 from nl2sql.prompt import build_prompt
 from nl2sql.sandbox import RunResult, run as run_sql
@@ -111,8 +111,9 @@ def finish(lm: Model, req: Request, generation: gen.Generation, names: Names | N
 
 
 def unsteered_if_unparsable(lm: Backend, req: Request, prompt: str, ans: Answer, max_new_tokens: int) -> Answer:
-    """A constrained answer that does not parse gives way to the unconstrained greedy one, if that parses."""
-    if not ans.constrained or ans.validation.ok:
+    """A constrained answer that does not parse gives way to the unconstrained greedy one, if that parses.
+    Prose is never constrained, so an answer that did not start as SQL would only come back the same."""
+    if not ans.constrained or ans.validation.ok or ans.generation is None or sql_region(ans.generation.text) is None:
         return ans
     free = finish(lm, req, lm.generate(prompt, max_new_tokens))
     return free if free.validation.ok else ans

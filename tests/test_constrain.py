@@ -231,3 +231,5 @@ def test_an_unparsable_constrained_answer_gives_way_to_the_free_one(plain_prompt
     lm = TwoMinds("SELECT name FROM employees WHERE WITH;", "SELEC nickname FRM employees;")
     a = answer(lm, "q", company_schema)
     assert a.constrained and not a.validation.ok and lm.calls == [True, False]  # neither parses: constrained stays
+    lm = TwoMinds("Here is how to count them.", "Here is how to count them.")
+    assert not answer(lm, "q", company_schema).validation.ok and lm.calls == [True]  # prose: no retry

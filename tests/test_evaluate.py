@@ -130,3 +130,4 @@ def test_a_resumed_run_refuses_to_mix_backends(tiny_model_dir, dataset, tmp_path
     assert main([*argv, "--backend", "transformers", "--no-constrain"]) == 3
     assert "made with constrain True, not False: pass --constrain or a new --out" in capsys.readouterr().err
     assert all(json.loads(line)["extra"]["constrain"] for line in lines[:2])
+    assert all(isinstance(json.loads(line)["extra"]["constrained"], bool) for line in lines[:2])
