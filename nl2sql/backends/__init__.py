@@ -6,7 +6,8 @@
 - `remote`: any OpenAI-compatible completions server (vLLM, llama.cpp's server, TGI) serving the model.
 
 Every backend takes the same prompt text (built by nl2sql.prompt with the model's tokenizer),
-decodes greedily (or samples, seeded, for execution-guided selection), and stops at the end of the first SQL statement (sql.statement_complete), so they
+decodes greedily (or samples, seeded, for execution-guided selection), keeps the SQL to the schema's
+names when asked (nl2sql.constrain; transformers and llama.cpp, not remote), and stops at the end of the first SQL statement (sql.statement_complete), so they
 answer alike. `open_backend(spec, "auto")` picks llama.cpp on a CPU when it is installed and falls
 back to transformers with a log line saying why.
 """

@@ -77,29 +77,28 @@ class LlamaCppBackend(Backend):
             raise ValueError(f"the prompt is {len(ids):,} tokens; this model's context leaves room for {room:,}")
         return drive(self._pieces(ids, sampling, names), len(ids), max_new_tokens, self.kind)
 
-    def _guide(self, n_prompt: int, names: Names, greedy: bool) -> list:
-        """A llama-cpp-python logits processor: nl2sql.constrain.Guide on the text generated so far."""
-        guide = Guide(names, self.tokenizer, greedy=greedy)
-
-        def process(input_ids, scores):
-            text = self.tokenizer.decode(input_ids[n_prompt:].tolist(), skip_special_tokens=True)
-            return guide.mask(text, scores)
-
-        return [process]
+    @staticmethod
+    def _guide(written: list[str], names: Names, tokenizer, greedy: bool) -> list:
+        """A llama-cpp-python logits processor: nl2sql.constrain.Guide on the text generated so far,
+        which `_pieces` has already decoded (written[0]); llama.cpp calls it before each next token."""
+        guide = Guide(names, tokenizer, greedy=greedy)
+        return [lambda input_ids, scores: guide.mask(written[0], scores)]
 
     def _pieces(self, ids: list[int], sampling: Sampling | None, names: Names | None) -> Iterator[str]:
         eos = self.tokenizer.eos_token_id
         decoding = dict(temp=0.0, top_k=1, top_p=1.0)
         if sampling is not None:
             decoding = dict(temp=sampling.temperature, top_k=0, top_p=sampling.top_p)
+        written = [""]  # the answer so far, shared with the guide
         if names is not None:
-            decoding["logits_processor"] = self._guide(len(ids), names, greedy=sampling is None)
+            decoding["logits_processor"] = self._guide(written, names, self.tokenizer, greedy=sampling is None)
         out: list[int] = []
         with self._lock:
             if sampling is not None:
                 self.llm.set_seed(sampling.seed)
             for token in self.llm.generate(ids, min_p=0.0, repeat_penalty=1.0, **decoding):
                 out.append(token)
-                yield self.tokenizer.decode(out, skip_special_tokens=True)
+                written[0] = self.tokenizer.decode(out, skip_special_tokens=True)
+                yield written[0]
                 if token == eos:
                     return
