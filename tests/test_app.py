@@ -139,9 +139,16 @@ def test_config_from_env():
         ServiceConfig.from_env({"CONSTRAIN": "maybe"})
 
 
-def test_the_page_and_the_badge_say_which_backend_answered(tiny_app):
+@pytest.mark.parametrize("flags,precision", [({"avx2", "fma"}, "float32"),  # AMD Zen 3
+                                             ({"avx2", "avx512f", "avx512_bf16"}, "bfloat16"),  # AMD Zen 4
+                                             ({"avx2", "avx512f", "amx_bf16"}, "bfloat16")])  # Sapphire Rapids
+def test_the_page_and_the_badge_say_which_backend_answered(tiny_app, monkeypatch, flags, precision):
+    from nl2sql import models
+
+    # Each CPU kind's flags injected: the page shows what detection chose, whatever CPU runs the test.
+    monkeypatch.setattr(models, "cpu_flags", lambda: frozenset(flags))
     app.POOL.get("base")
-    assert "(loaded; transformers, float32, cpu)" in app.POOL.status()
+    assert f"(loaded; transformers, {precision}, cpu)" in app.POOL.status()
     *_, (sql, verdict) = app.generate_sql("How many employees?", SCHEMA, "sqlite")
     assert " · transformers · " in verdict
 

@@ -96,15 +96,15 @@ def test_hardware_settings_follow_detection(monkeypatch):
 
 def test_parse_applies_detected_precision(monkeypatch):
     monkeypatch.setattr(sft, "bf16_supported", lambda device: True)
-    _, args, _ = parse(["--config", str(CONFIGS / "cpu-smoke.yaml")])
+    _, args, _, _ = parse(["--config", str(CONFIGS / "cpu-smoke.yaml")])
     assert args.bf16 is True and args.activation_checkpointing is False
-    _, args, _ = parse(["--config", str(CONFIGS / "cpu-smoke.yaml"), "--bf16", "false"])
+    _, args, _, _ = parse(["--config", str(CONFIGS / "cpu-smoke.yaml"), "--bf16", "false"])
     assert args.bf16 is False
 
 
 def test_seed_recipe_resolves_up_to_the_download(monkeypatch):
     argv = ["--config", str(CONFIGS / "seed.yaml")]
-    data_args, sft_args, model_args = parse(argv)
+    data_args, sft_args, model_args, _ = parse(argv)
     assert model_args.model_name_or_path == "HuggingFaceTB/SmolLM2-135M"
     assert (sft_args.max_steps, sft_args.per_device_train_batch_size, sft_args.gradient_accumulation_steps) == (3000, 2, 8)
     assert (sft_args.learning_rate, sft_args.save_steps, sft_args.eval_steps) == (2e-5, 500, 500)
@@ -125,12 +125,12 @@ def test_seed_recipe_resolves_up_to_the_download(monkeypatch):
     assert calls == [("gretelai/synthetic_text_to_sql", "train")]
 
 
-@pytest.mark.parametrize("recipe", ["default.yaml", "lora.yaml", "cpu-smoke.yaml"])
+@pytest.mark.parametrize("recipe", ["default.yaml", "lora.yaml", "cpu-smoke.yaml", "relay.yaml"])
 def test_recipes_parse(recipe):
-    data_args, sft_args, model_args = parse(["--config", str(CONFIGS / recipe)])
+    data_args, sft_args, model_args, _ = parse(["--config", str(CONFIGS / recipe)])
     assert model_args.model_name_or_path == "packaged" and data_args.schema_in_prompt
     assert len(data_args.data_sources) == len(data_args.data_weights)
-    assert model_args.use_peft == (recipe == "lora.yaml")
+    assert model_args.use_peft == (recipe in ("lora.yaml", "relay.yaml"))
 
 
 def test_explicit_keys_reads_recipe_and_cli():

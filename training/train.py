@@ -6,7 +6,10 @@ Supervised fine-tuning with trl's SFTTrainer. Arguments are dataclasses parsed b
 share one format; the loss falls on the SQL only. bf16 follows the hardware unless set.
 
 Multi-GPU / multi-node: accelerate launch --config_file training/accelerate.yaml -m training.train --config ...
-Resume: add --resume_from_checkpoint true (latest checkpoint in output_dir) or a checkpoint path.
+Resume: add --resume_from_checkpoint true (newest usable checkpoint in output_dir) or a checkpoint path.
+Warm start: --warm_start models/nl2sql-smollm2-135m-lora (a committed adapter's weights, fresh optimizer
+and schedule) continues a run whose checkpoints are gone. Every save rewrites output_dir/relay.json: the
+run's steps, rows seen, minutes per leg and hardware, and the command that continues it (training/relay.py).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import yaml
 
 from training.sft import (DataArguments, base_location, completion_only_loss, hardware_label, hardware_settings,
                           load_mixture, model_card, plot_losses, to_dataset, write_config)
+from training.relay import RelayArguments, RelayError, check_warm_start, recorder, resume_target, warm_started_model
 
 
 def explicit_keys(argv: list[str]) -> set[str]:
@@ -32,14 +36,14 @@ def explicit_keys(argv: list[str]) -> set[str]:
 
 
 def parse(argv: list[str]):
-    """(DataArguments, SFTConfig, ModelConfig); hardware-dependent defaults go in as CLI flags, before
+    """(DataArguments, SFTConfig, ModelConfig, RelayArguments); hardware-dependent defaults go in as CLI flags, before
     SFTConfig validates them (it refuses bf16 on a CPU that is not declared as one)."""
     import torch
     from trl import ModelConfig, SFTConfig, TrlParser
 
     settings = hardware_settings(explicit_keys(argv), torch.cuda.is_available())
     argv = argv + [x for k, v in settings.items() for x in (f"--{k}", str(v).lower())]
-    return TrlParser((DataArguments, SFTConfig, ModelConfig)).parse_args_and_config(argv)
+    return TrlParser((DataArguments, SFTConfig, ModelConfig, RelayArguments)).parse_args_and_config(argv)
 
 
 def build_model(model_args, sft_args):
@@ -54,15 +58,15 @@ def build_model(model_args, sft_args):
     return model, tokenizer
 
 
-def peft_config(model_args):
-    if not model_args.use_peft:
-        return None
+def peft_config(model_args, relay_args=None):
+    if not model_args.use_peft or (relay_args is not None and relay_args.warm_start):
+        return None  # a warm start brings its own adapter (checked against lora_r and the base)
     from trl import get_peft_config
 
     return get_peft_config(model_args)
 
 
-def finalize(trainer, data_args, sft_args, model_args, info: dict) -> None:
+def finalize(trainer, data_args, sft_args, model_args, *configs, info: dict) -> None:
     """Save weights + tokenizer, and the run's artifacts, so the dir loads with nl2sql.models.load."""
     out = Path(sft_args.output_dir)
     trainer.save_model(str(out))
@@ -83,7 +87,7 @@ def finalize(trainer, data_args, sft_args, model_args, info: dict) -> None:
                       "eval": round(eval_losses[-1], 4) if eval_losses else None}
     info["steps"] = trainer.state.global_step
     (out / "README.md").write_text(model_card(info))
-    write_config(out, data_args, sft_args, model_args)
+    write_config(out, data_args, sft_args, model_args, *configs)
     if sft_args.push_to_hub:
         trainer.push_to_hub()
 
@@ -102,32 +106,43 @@ def trainer_class():
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    data_args, sft_args, model_args = parse(argv)
+    data_args, sft_args, model_args, relay_args = parse(argv)
     sft_args.prediction_loss_only = True  # evaluation needs the loss only
+    resume = resume_target(sft_args.resume_from_checkpoint, sft_args.output_dir)
+    if relay_args.warm_start:
+        check_warm_start(relay_args.warm_start, model_args)
 
     model, tokenizer = build_model(model_args, sft_args)
+    if relay_args.warm_start:
+        model = warm_started_model(model, relay_args.warm_start)
     train_rows, eval_rows = load_mixture(data_args, sft_args.seed)
     train_ds = to_dataset(train_rows, tokenizer, data_args, sft_args.seed, sft_args.max_length)
     eval_ds = to_dataset(eval_rows, tokenizer, data_args, sft_args.seed, sft_args.max_length) if eval_rows else None
     if eval_ds is None:
         sft_args.eval_strategy = "no"
     Path(sft_args.output_dir).mkdir(parents=True, exist_ok=True)
-    write_config(Path(sft_args.output_dir), data_args, sft_args, model_args)
+    write_config(Path(sft_args.output_dir), data_args, sft_args, model_args, relay_args)
+    rows_per_step = sft_args.per_device_train_batch_size * sft_args.gradient_accumulation_steps
+    relay = recorder(sft_args.output_dir, argv, rows_per_step, hardware_label(), relay_args.warm_start)
     trainer = trainer_class()(model=model, args=sft_args, train_dataset=train_ds, eval_dataset=eval_ds,
-                         processing_class=tokenizer, peft_config=peft_config(model_args))
+                              processing_class=tokenizer, peft_config=peft_config(model_args, relay_args),
+                              callbacks=[relay])
     start = time.perf_counter()
-    resume = sft_args.resume_from_checkpoint
-    trainer.train(resume_from_checkpoint=True if resume in ("true", "True") else resume)
+    trainer.train(resume_from_checkpoint=resume)
     info = {"name": Path(sft_args.output_dir).name, "base": model_args.model_name_or_path, "lora": model_args.use_peft,
             "recipe": next((argv[i + 1] for i, a in enumerate(argv) if a == "--config"), "command line"),
             "data": list(zip(data_args.data_sources, data_args.data_weights)), "train_rows": len(train_ds),
             "eval_rows": len(eval_ds) if eval_ds is not None else 0, "batch": sft_args.per_device_train_batch_size,
             "grad_accum": sft_args.gradient_accumulation_steps, "lr": sft_args.learning_rate, "bf16": sft_args.bf16,
             "minutes": (time.perf_counter() - start) / 60, "hardware": hardware_label()}
-    finalize(trainer, data_args, sft_args, model_args, info)
+    finalize(trainer, data_args, sft_args, model_args, relay_args, info=info)
     print(f"saved to {sft_args.output_dir} ({info['steps']} steps, {info['minutes']:.1f} min)", file=sys.stderr)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except RelayError as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(2)

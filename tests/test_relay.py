@@ -1,0 +1,98 @@
+"""The training relay on the tiny model: warm start, resume past a corrupt checkpoint, relay.json."""
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+from training.relay import RelayError, checkpoint_problem, continue_command, pick_checkpoint, relay_status
+from training.train import main
+from tests.test_train import _argv
+
+LORA = ["--use_peft", "true", "--lora_r", "4", "--lora_alpha", "8", "--lora_target_modules", "all-linear"]
+
+
+def _lora_weights(path: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(path / "adapter_model.safetensors")
+
+
+@pytest.fixture(scope="module")
+def first_leg(tiny_model_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("relay") / "run"
+    assert main(_argv(tiny_model_dir, out, *LORA, "--max_steps", "4", "--save_steps", "2")) == 0
+    return out
+
+
+def test_relay_json_says_where_the_run_stands(first_leg):
+    status = json.loads((first_leg / "relay.json").read_text())
+    assert status["step"] == 4 and status["max_steps"] == 4 and status["rows_seen"] == 4 * 2
+    assert len(status["legs"]) == 1 and status["legs"][0]["from_step"] == 0 and status["legs"][0]["to_step"] == 4
+    assert status["continue"].startswith("python -m training.train ")
+    assert status["continue"].endswith("--resume_from_checkpoint true")
+
+
+def test_resume_true_skips_a_corrupt_newest_checkpoint(first_leg, tiny_model_dir, tmp_path, capsys):
+    run = tmp_path / "run"
+    shutil.copytree(first_leg, run)
+    newest = run / "checkpoint-4"
+    weights = newest / "adapter_model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])  # a save cut short by a killed process
+    assert "unreadable" in checkpoint_problem(newest)
+    assert pick_checkpoint(run) == run / "checkpoint-2"
+    assert main(_argv(tiny_model_dir, run, *LORA, "--max_steps", "5", "--save_steps", "2",
+                      "--resume_from_checkpoint", "true")) == 0
+    assert "skipping" in capsys.readouterr().err
+    status = json.loads((run / "relay.json").read_text())
+    assert status["step"] == 5 and [g["from_step"] for g in status["legs"]] == [0, 2]
+
+
+def test_resume_from_a_named_corrupt_checkpoint_is_refused(first_leg, tmp_path, tiny_model_dir):
+    bad = tmp_path / "checkpoint-9"
+    bad.mkdir()
+    (bad / "trainer_state.json").write_text("{")
+    with pytest.raises(RelayError, match="trainer_state.json unreadable"):
+        main(_argv(tiny_model_dir, tmp_path / "x", *LORA, "--resume_from_checkpoint", str(bad)))
+
+
+def test_warm_start_continues_the_adapter_with_a_fresh_schedule(first_leg, tiny_model_dir, tmp_path):
+    out = tmp_path / "warm"
+    assert main(_argv(tiny_model_dir, out, *LORA, "--max_steps", "1", "--learning_rate", "1e-9",
+                      "--warm_start", str(first_leg))) == 0
+    before, after = _lora_weights(first_leg), _lora_weights(out)
+    assert before.keys() == after.keys()
+    # lr 1e-9 for one step: the new adapter is the warm start's, not a fresh (zero-B) initialisation.
+    assert all(torch.allclose(before[k], after[k], atol=1e-5) for k in before)
+    assert any(k for k in before if "lora_B" in k and before[k].abs().sum() > 0)
+    history = json.loads((out / "log_history.json").read_text())
+    assert [h["step"] for h in history if "loss" in h] == [1]  # step count starts again
+    assert json.loads((out / "relay.json").read_text())["warm_start"] == str(first_leg)
+
+
+@pytest.mark.parametrize("extra,message", [(["--lora_r", "8"], "rank 4"), ([], "--use_peft true")])
+def test_warm_start_from_an_adapter_that_does_not_fit_is_refused(first_leg, tiny_model_dir, tmp_path, extra, message):
+    flags = [*LORA, *extra] if extra else []
+    with pytest.raises(RelayError, match=message):
+        main(_argv(tiny_model_dir, tmp_path / "x", *flags, "--warm_start", str(first_leg)))
+
+
+def test_warm_start_from_another_base_is_refused(first_leg, tiny_plain_model_dir, tmp_path):
+    with pytest.raises(RelayError, match="base"):
+        main(_argv(tiny_plain_model_dir, tmp_path / "x", *LORA, "--warm_start", str(first_leg)))
+
+
+def test_continue_command_replaces_any_resume_flag():
+    argv = ["--config", "r.yaml", "--resume_from_checkpoint", "runs/x/checkpoint-5", "--max_steps", "9"]
+    assert continue_command(argv) == ("python -m training.train --config r.yaml --max_steps 9 "
+                                      "--resume_from_checkpoint true")
+
+
+def test_relay_status_adds_up_the_legs():
+    first = relay_status({}, {"id": "a", "minutes": 10.0, "from_step": 0, "to_step": 50}, 50, 16, 100, "cmd")
+    second = relay_status(first, {"id": "b", "minutes": 5.5, "from_step": 50, "to_step": 70}, 70, 16, 100, "cmd")
+    assert (second["step"], second["rows_seen"], second["minutes"]) == (70, 1120, 15.5)
+    again = relay_status(second, {"id": "b", "minutes": 6.0, "from_step": 50, "to_step": 75}, 75, 16, 100, "cmd")
+    assert len(again["legs"]) == 2 and again["minutes"] == 16.0

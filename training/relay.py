@@ -1,0 +1,180 @@
+"""A training run that continues across interrupted processes ("legs").
+
+Three pieces, used by training/train.py:
+- `RelayArguments.warm_start`: start from a committed LoRA adapter's weights (fresh optimizer and
+  schedule), so a run can go on even when runs/ (its checkpoints) was lost. An adapter of another rank,
+  target modules or base is refused with a clear message.
+- `pick_checkpoint`: what `--resume_from_checkpoint true` resumes from: the newest checkpoint that is
+  complete and readable; a truncated or corrupt one is reported and the previous one is used.
+- `RelayRecorder`: after every save, `relay.json` in output_dir says where the run stands (steps, rows
+  seen, minutes over all legs, hardware of each leg) and the command that continues it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RELAY_FILE = "relay.json"
+_STEP = re.compile(r"^checkpoint-(\d+)$")
+
+
+class RelayError(ValueError):
+    """A warm start or a resume that cannot be done as asked."""
+
+
+@dataclass
+class RelayArguments:
+    warm_start: str | None = field(default=None, metadata={
+        "help": "a LoRA adapter dir (e.g. models/nl2sql-smollm2-135m-lora) whose weights start this run; "
+                "optimizer and schedule start fresh. Needs use_peft with the adapter's rank and base."})
+
+
+# ---------------------------------------------------------------- warm start
+
+def check_warm_start(adapter_dir: str, model_args) -> dict:
+    """The adapter's config, or RelayError when it cannot seed a run shaped by `model_args`."""
+    cfg_path = Path(adapter_dir) / "adapter_config.json"
+    if not cfg_path.is_file():
+        raise RelayError(f"--warm_start {adapter_dir}: no adapter_config.json there (a LoRA adapter dir is needed)")
+    if not (Path(adapter_dir) / "adapter_model.safetensors").is_file():
+        raise RelayError(f"--warm_start {adapter_dir}: adapter_model.safetensors is missing")
+    cfg = json.loads(cfg_path.read_text())
+    if not model_args.use_peft:
+        raise RelayError("--warm_start continues a LoRA adapter: add --use_peft true (and its lora_r)")
+    problems = []
+    if cfg.get("r") != model_args.lora_r:
+        problems.append(f"rank {cfg.get('r')} (this run: lora_r {model_args.lora_r})")
+    if cfg.get("base_model_name_or_path") != model_args.model_name_or_path:
+        problems.append(f"base {cfg.get('base_model_name_or_path')!r} (this run: {model_args.model_name_or_path!r})")
+    if problems:
+        raise RelayError(f"--warm_start {adapter_dir} does not fit this run: the adapter has " + ", ".join(problems))
+    return cfg
+
+
+def warm_started_model(model, adapter_dir: str):
+    """`model` with the adapter's weights attached, trainable (its own LoRA settings: rank, alpha, targets)."""
+    from peft import PeftModel
+
+    return PeftModel.from_pretrained(model, adapter_dir, is_trainable=True)
+
+
+# ---------------------------------------------------------------- resume
+
+def checkpoint_problem(path: Path) -> str | None:
+    """Why a checkpoint dir cannot be resumed from, or None when it is complete and readable."""
+    state = path / "trainer_state.json"
+    try:
+        json.loads(state.read_text())
+    except (OSError, ValueError) as e:
+        return f"trainer_state.json unreadable ({type(e).__name__})"
+    weights = [p for p in (path / "adapter_model.safetensors", path / "model.safetensors") if p.is_file()]
+    if not weights:
+        return "no adapter_model.safetensors or model.safetensors"
+    try:
+        from safetensors import safe_open
+
+        with safe_open(str(weights[0]), "pt") as f:
+            for key in f.keys():
+                f.get_tensor(key)
+    except Exception as e:  # safetensors raises its own error types for truncated files
+        return f"{weights[0].name} unreadable ({type(e).__name__}: {str(e)[:80]})"
+    if not (path / "optimizer.pt").is_file():
+        return "optimizer.pt is missing"
+    return None
+
+
+def checkpoints(output_dir: Path) -> list[Path]:
+    """checkpoint-N dirs of output_dir, newest (highest N) first."""
+    found = [(int(m.group(1)), p) for p in Path(output_dir).glob("checkpoint-*") if (m := _STEP.match(p.name))]
+    return [p for _, p in sorted(found, reverse=True)]
+
+
+def pick_checkpoint(output_dir: Path, log=lambda msg: print(msg, file=sys.stderr)) -> Path | None:
+    """The newest usable checkpoint in output_dir (None when there is none), reporting the ones skipped."""
+    for path in checkpoints(output_dir):
+        problem = checkpoint_problem(path)
+        if problem is None:
+            return path
+        log(f"skipping {path}: {problem}; trying the previous checkpoint")
+    return None
+
+
+def resume_target(resume, output_dir: str):
+    """trainer.train's resume_from_checkpoint for the CLI value: 'true' -> newest usable checkpoint."""
+    if resume in (None, "", "false", "False", False):
+        return None
+    if resume in ("true", "True", True):
+        found = pick_checkpoint(Path(output_dir))
+        if found is None:
+            print(f"no usable checkpoint in {output_dir}: starting this run from its first step", file=sys.stderr)
+        return str(found) if found else None
+    problem = checkpoint_problem(Path(resume))
+    if problem:
+        raise RelayError(f"cannot resume from {resume}: {problem}")
+    return str(resume)
+
+
+# ---------------------------------------------------------------- progress record
+
+def continue_command(argv: list[str]) -> str:
+    """The command that continues this run: the same arguments with --resume_from_checkpoint true."""
+    args, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a == "--resume_from_checkpoint":
+            skip = True
+            continue
+        if not a.startswith("--resume_from_checkpoint="):
+            args.append(a)
+    return shlex.join(["python", "-m", "training.train", *args, "--resume_from_checkpoint", "true"])
+
+
+def read_relay(output_dir: Path) -> dict:
+    try:
+        return json.loads((Path(output_dir) / RELAY_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def relay_status(previous: dict, leg: dict, step: int, rows_per_step: int, max_steps: int, command: str) -> dict:
+    """Pure: the run's standing after `step`, with this leg's entry (start step, hardware, minutes) updated."""
+    legs = [g for g in previous.get("legs", []) if g.get("id") != leg["id"]] + [leg]
+    return {"step": step, "max_steps": max_steps, "rows_seen": step * rows_per_step,
+            "warm_start": previous.get("warm_start", leg.get("warm_start")),
+            "minutes": round(sum(g["minutes"] for g in legs), 1), "legs": legs, "continue": command,
+            "updated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+
+
+def recorder(output_dir: str, argv: list[str], rows_per_step: int, hardware: str, warm_start: str | None):
+    """A TrainerCallback that rewrites relay.json at every save and at the end of training."""
+    from transformers import TrainerCallback
+
+    class RelayRecorder(TrainerCallback):
+        def __init__(self):
+            self.start = time.time()
+            self.leg = {"id": time.strftime("%Y%m%dT%H%M%S"), "hardware": hardware, "warm_start": warm_start}
+
+        def write(self, state, args):
+            self.leg.update(to_step=state.global_step, minutes=round((time.time() - self.start) / 60, 1))
+            status = relay_status(read_relay(Path(output_dir)), dict(self.leg), state.global_step, rows_per_step,
+                                  args.max_steps, continue_command(argv))
+            (Path(output_dir) / RELAY_FILE).write_text(json.dumps(status, indent=2))
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.leg["from_step"] = state.global_step  # a resumed leg starts at its checkpoint's step
+
+        def on_save(self, args, state, control, **kwargs):
+            self.write(state, args)
+
+        def on_train_end(self, args, state, control, **kwargs):
+            self.write(state, args)
+
+    return RelayRecorder()
