@@ -31,7 +31,7 @@ cli: $(VENV)/.installed
 
 ## test: the fast, offline test suite
 test: $(VENV)/.installed-dev
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" --durations=15
 
 ## test-slow: the real-model tests (the packaged model; a few minutes on 2 cores)
 test-slow: $(VENV)/.installed-dev

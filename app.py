@@ -1,9 +1,11 @@
 """python app.py [--port 7860] [--host 0.0.0.0] [--base-model SPEC] [--ft-model SPEC] [--backend auto] [--mcp]
 
-The nl2sql Gradio app: Generate SQL, Validate SQL, Compare base vs fine-tuned. Handlers only adapt
-the UI to nl2sql (pipeline, service); API names for gradio_client: generate_sql, run_sql,
-validate_sql, compare. Config from the environment (BASE_MODEL, FT_MODEL, BACKEND, MAX_*_CHARS, PORT, ...),
-overridable by flags.
+The nl2sql Gradio app: Generate SQL, Validate SQL, Compare base vs fine-tuned. Handlers (`App`) only
+adapt the UI to nl2sql (pipeline, service); API names for gradio_client: generate_sql, run_sql,
+validate_sql, compare. Config from the environment (BASE_MODEL, FT_MODEL, BACKEND, MAX_*_CHARS, ...),
+overridable by flags; the page is built from a config (`build(App(config))`), with no module state.
+Listening address: --host/--port, then GRADIO_SERVER_NAME/GRADIO_SERVER_PORT, then HOST/PORT, then
+0.0.0.0:7860.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ import gradio as gr
 import pandas as pd
 
 from nl2sql.backends import NAMES as BACKENDS
-from nl2sql.pipeline import Answer, Request, answer, answer_stream
-from nl2sql.sandbox import RunResult, run
+from nl2sql.backends.base import STOPS
+from nl2sql.pipeline import Answer, Decoding, Request, answer, answer_stream, run_sql as run_request_sql
+from nl2sql.sandbox import RunResult, describe, shown
 from nl2sql.schema import SchemaError
 from nl2sql.service import InputError, ModelPool, ServiceConfig, check_text, load_upload, validation_report
-from nl2sql.sql import DIALECTS, transpile
+from nl2sql.sql import DIALECTS, changes_data
 
 log = logging.getLogger("nl2sql.app")
 EXAMPLES = Path(__file__).resolve().parent / "examples"
@@ -34,12 +37,13 @@ EXAMPLE_QUESTIONS = [["Which department has the highest average salary?", SCHEMA
                      ["How many books has each author written?", SCHEMAS.get("library", "")],
                      ["What is the total quantity ordered per product category?", SCHEMAS.get("shop", "")],
                      ["List the names of employees hired after 2020.", SCHEMAS.get("company", "")]]
-CONFIG = ServiceConfig.from_env()
-POOL = ModelPool(CONFIG)
+EMPTY = pd.DataFrame({"": []})  # no result: an empty table (a column-less frame shows phantom headers 1 2 3)
 
 
 def _shown(e: Exception) -> gr.Error:
-    if isinstance(e, (InputError, SchemaError, ValueError)):
+    if isinstance(e, SchemaError):
+        return gr.Error(f"Schema error: {e}")
+    if isinstance(e, (InputError, ValueError)):
         return gr.Error(str(e))
     log.exception("handler failed")
     return gr.Error(f"Something went wrong ({type(e).__name__}); the server log has the details.")
@@ -70,13 +74,27 @@ def user_errors(fn):
     return call
 
 
-def badge(ans: Answer) -> str:
+def headline(ans: Answer) -> str:
+    """The verdict's first line: whether the SQL runs (when it was run) or only parses."""
+    if not ans.validation.ok:
+        return "❌ **invalid SQL**"
+    if ans.result is None:
+        return f"✅ **valid {ans.dialect}** (not run: no rows to run it on)"
+    if not ans.result.ok:
+        return f"❌ **valid {ans.dialect}, but it fails when run**: {ans.result.error}"
+    return f"✅ **runs** ({ans.dialect}): {describe(ans.result)}"
+
+
+def badge(ans: Answer, max_new_tokens: int) -> str:
     g = ans.generation
     speed = f"{g.new_tokens} tokens in {g.latency_s:.2f} s ({g.tokens_per_s:.0f} tokens/s)" if g else ""
-    lines = [f"✅ **valid {ans.dialect}**" if ans.validation.ok else "❌ **invalid SQL**"]
+    lines = [headline(ans)]
     lines += [f"- {e}" for e in ans.validation.errors] + [f"- ⚠️ {u}" for u in ans.unknown]
-    if ans.result is not None:
-        lines.append(f"- runs: {'yes' if ans.result.ok else 'no: ' + (ans.result.error or '')}")
+    if ans.changes_data:
+        lines.append("- ⚠️ changes data: runs only on a private copy")
+    if g and g.stop in ("limit", "repetition"):
+        why = STOPS[g.stop] + (f" ({max_new_tokens})" if g.stop == "limit" else "")
+        lines.append(f"- ⚠️ stopped early: {why}")
     engine = f"{g.backend} · " if g else ""
     if ans.constrained:
         engine += "schema-constrained · "
@@ -86,100 +104,117 @@ def badge(ans: Answer) -> str:
     return "\n".join(lines)
 
 
+def _cell(value):
+    return shown(value) if isinstance(value, (str, bytes)) else value
+
+
 def table(result: RunResult | None) -> pd.DataFrame:
+    """A result as the page shows it: long values cut with a marker; no result or an error, an empty table."""
     if result is None or not result.ok or not result.columns:
-        return pd.DataFrame()
+        return EMPTY
     cols = [c if list(result.columns).count(c) == 1 else f"{c} ({i + 1})" for i, c in enumerate(result.columns)]
-    return pd.DataFrame(result.rows, columns=cols)
+    return pd.DataFrame([[_cell(v) for v in row] for row in result.rows], columns=cols)
 
 
-def _request(question: str, schema: str, dialect: str, db: str | None, run_it: bool = False) -> Request:
-    question = check_text(question, "question", CONFIG.max_question_chars, required=True)
-    schema = check_text(schema, "schema", CONFIG.max_schema_chars)
-    if dialect not in DIALECTS:
-        raise InputError(f"Unknown dialect {dialect!r}; choose one of {', '.join(DIALECTS)}.")
-    return Request(question, schema or None, dialect, run_it, db or None)
+def _dialect(d: str) -> str:
+    if d not in DIALECTS:
+        raise InputError(f"Unknown dialect {d!r}; choose one of {', '.join(DIALECTS)}.")
+    return d
 
 
-@user_errors
-def generate_sql(question: str, schema: str, dialect: str = "sqlite", db: str | None = None):
-    """Stream the SQL for a question (and optional schema) in the chosen dialect, then its validity."""
-    req = _request(question, schema, dialect, db)
-    lm = POOL.get("base" if not CONFIG.ft_model else "ft")
-    for event in answer_stream(lm, req, CONFIG.max_new_tokens, CONFIG.candidates, CONFIG.constrain):
-        if isinstance(event, Answer):
-            yield event.sql, badge(event)
-        else:
-            yield event.sql or event.text, "⏳ writing…"
+class App:
+    """The app's handlers over one config and its model pool; `blocks()` lays them out as a Gradio page."""
+
+    def __init__(self, config: ServiceConfig, loader=None):
+        """`loader(spec) -> Backend` loads a model (default: nl2sql.backends.open_backend with the config's backend)."""
+        self.config = config
+        self.pool = ModelPool(config, loader)
+        self.decoding = Decoding(config.max_new_tokens, config.constrain, config.candidates)
+
+    def request(self, question: str, schema: str, dialect: str, db: str | None) -> Request:
+        c = self.config
+        question = check_text(question, "question", c.max_question_chars, required=True)
+        schema = check_text(schema, "schema", c.max_schema_chars)
+        return Request(question, schema or None, _dialect(dialect), db=db or None)
+
+    @user_errors
+    def generate_sql(self, question: str, schema: str, dialect: str = "sqlite", db: str | None = None):
+        """Stream the SQL for a question (and optional schema) in the chosen dialect, then its verdict: valid,
+        and, when the schema has rows or data was uploaded, whether it runs and how many rows it returned."""
+        req = self.request(question, schema, dialect, db)
+        lm = self.pool.get("base" if not self.config.ft_model else "ft")
+        for event in answer_stream(lm, req, self.decoding):
+            if isinstance(event, Answer):
+                yield event.sql, badge(event, self.decoding.max_new_tokens)
+            else:
+                yield event.sql or event.text, "⏳ writing…"
+
+    @user_errors
+    def run_sql(self, sql: str, dialect: str, schema: str, db: str | None = None):
+        """Run a query (in `dialect`) on the schema's rows or the uploaded data; the result table and a status."""
+        sql = check_text(sql, "SQL", self.config.max_sql_chars, required=True)
+        schema = check_text(schema, "schema", self.config.max_schema_chars)
+        if not schema and not db:
+            raise InputError("Add a schema (CREATE TABLE + INSERT rows) or upload data to run the query on.")
+        result = run_request_sql(sql, Request("run", schema or None, _dialect(dialect), db=db or None))
+        status = describe(result) if result.ok else f"❌ {result.error}"
+        return table(result), status
+
+    @user_errors
+    def validate_sql(self, sql: str, dialect: str = "sqlite", target: str = "postgres", schema: str = ""):
+        """Check SQL: errors with line/column, pretty form, transpiled form, unknown tables/columns."""
+        sql = check_text(sql, "SQL", self.config.max_sql_chars, required=True)
+        schema = check_text(schema, "schema", self.config.max_schema_chars)
+        rep = validation_report(sql, _dialect(dialect), _dialect(target), schema or None)
+        head = f"✅ **valid {dialect}**" if rep.ok else "❌ **invalid " + dialect + "**"
+        lines = [head] + [f"- {e}" for e in rep.errors] + [f"- transpile: {e}" for e in rep.transpile_errors]
+        if rep.ok and changes_data(sql, dialect):
+            lines.append("- ⚠️ changes data: runs only on a private copy")
+        lines += [f"- ⚠️ {u}" for u in rep.unknown] or (["- all tables and columns exist"] if schema and rep.ok else [])
+        return "\n".join(lines), rep.pretty, rep.transpiled
+
+    def _compare_side(self, role: str, req: Request):
+        try:
+            lm = self.pool.get(role)
+        except InputError as e:
+            return f"**{role}**: {e}", "", "", EMPTY
+        ans = answer(lm, req, self.decoding)
+        return f"**{ans.model_name}**", ans.sql, badge(ans, self.decoding.max_new_tokens), table(ans.result)
+
+    @user_errors
+    def compare(self, question: str, schema: str, dialect: str = "sqlite", db: str | None = None):
+        """The same question to the base and the fine-tuned model: name, SQL, status and result for each."""
+        req = self.request(question, schema, dialect, db)
+        req.run = bool(req.schema or req.db)
+        return (*self._compare_side("base", req), *self._compare_side("ft", req))
+
+    @user_errors
+    def use_upload(self, files):
+        """An uploaded SQLite file or CSVs -> (schema text, private db path, message)."""
+        paths = [f if isinstance(f, str) else f.name for f in (files or [])]
+        up = load_upload(paths, self.config.max_upload_mb)
+        return up.schema, str(up.db_path), f"Loaded {len(up.tables)} table(s): {', '.join(up.tables)}. Run uses this data."
+
+    def status_tick(self):
+        text = self.pool.status()
+        return text, gr.Timer(active="loading…" in text)
+
+    def warm_up(self) -> None:
+        """Load the models in the background at start-up so the first request does not pay for it."""
+        for role in ("base", "ft"):
+            try:
+                self.pool.get(role)
+            except InputError as e:
+                log.warning("%s", e)
 
 
-@user_errors
-def run_sql(sql: str, dialect: str, schema: str, db: str | None = None):
-    """Run a query (in `dialect`) on the schema's rows or the uploaded data; the result table and a status."""
-    sql = check_text(sql, "SQL", CONFIG.max_sql_chars, required=True)
-    schema = check_text(schema, "schema", CONFIG.max_schema_chars)
-    if not schema and not db:
-        raise InputError("Add a schema (CREATE TABLE + INSERT rows) or upload data to run the query on.")
-    sqlite_sql, errors = transpile(sql, dialect, "sqlite")
-    if errors:
-        raise InputError(f"The SQL does not parse as {dialect}: {errors[0]}")
-    result = run(sqlite_sql, db_path=db) if db else run(sqlite_sql, schema=schema)
-    status = (f"{len(result.rows)}{'+' if result.truncated else ''} rows in {result.seconds * 1000:.0f} ms"
-              if result.ok else f"❌ {result.error}")
-    return table(result), status
-
-
-@user_errors
-def validate_sql(sql: str, dialect: str = "sqlite", target: str = "postgres", schema: str = ""):
-    """Check SQL: errors with line/column, pretty form, transpiled form, unknown tables/columns."""
-    sql = check_text(sql, "SQL", CONFIG.max_sql_chars, required=True)
-    schema = check_text(schema, "schema", CONFIG.max_schema_chars)
-    for d in (dialect, target):
-        if d not in DIALECTS:
-            raise InputError(f"Unknown dialect {d!r}; choose one of {', '.join(DIALECTS)}.")
-    rep = validation_report(sql, dialect, target, schema or None)
-    head = f"✅ **valid {dialect}**" if rep.ok else "❌ **invalid " + dialect + "**"
-    lines = [head] + [f"- {e}" for e in rep.errors] + [f"- transpile: {e}" for e in rep.transpile_errors]
-    lines += [f"- ⚠️ {u}" for u in rep.unknown] or (["- all tables and columns exist"] if schema and rep.ok else [])
-    return "\n".join(lines), rep.pretty, rep.transpiled
-
-
-def _compare_side(role: str, req: Request):
-    try:
-        lm = POOL.get(role)
-    except InputError as e:
-        return f"**{role}**: {e}", "", "", pd.DataFrame()
-    ans = answer(lm, req.question, req.schema, req.dialect, req.run, req.db, CONFIG.max_new_tokens, CONFIG.candidates,
-                 CONFIG.constrain)
-    return f"**{ans.model_name}**", ans.sql, badge(ans), table(ans.result)
-
-
-@user_errors
-def compare(question: str, schema: str, dialect: str = "sqlite", db: str | None = None):
-    """The same question to the base and the fine-tuned model: name, SQL, status and result for each."""
-    req = _request(question, schema, dialect, db, run_it=bool(schema or db))
-    return (*_compare_side("base", req), *_compare_side("ft", req))
-
-
-@user_errors
-def use_upload(files):
-    """An uploaded SQLite file or CSVs -> (schema text, private db path, message)."""
-    paths = [f if isinstance(f, str) else f.name for f in (files or [])]
-    up = load_upload(paths, CONFIG.max_upload_mb)
-    return up.schema, str(up.db_path), f"Loaded {len(up.tables)} table(s): {', '.join(up.tables)}. Run uses this data."
-
-
-def status_tick():
-    text = POOL.status()
-    return text, gr.Timer(active="loading…" in text)
-
-
-def build() -> gr.Blocks:
-    model_call = dict(concurrency_limit=CONFIG.concurrency, concurrency_id="model")
+def build(ui: App) -> gr.Blocks:
+    """The page: Generate / Validate / Compare tabs wired to `ui`'s handlers (API names for gradio_client)."""
+    model_call = dict(concurrency_limit=ui.config.concurrency, concurrency_id="model")
     with gr.Blocks(title="nl2sql") as demo:
         gr.Markdown("# nl2sql\nAsk a question in plain English, get SQL you can check and run. "
                     "A small model (SmolLM2-135M) on CPU: check its SQL before you trust it.")
-        status = gr.Markdown(POOL.status(), elem_id="model-status")
+        status = gr.Markdown(ui.pool.status(), elem_id="model-status")
         db_state = gr.State(None)
         with gr.Tab("Generate SQL"):
             with gr.Row():
@@ -197,19 +232,19 @@ def build() -> gr.Blocks:
                     go = gr.Button("Generate SQL", variant="primary")
                     sql = gr.Code(label="SQL", language="sql", lines=6, interactive=True)
                     verdict = gr.Markdown()
-                    run_btn = gr.Button("Run on the schema")
+                    run_btn = gr.Button("Run (the SQL as edited) on the schema's rows or the upload")
                     run_status = gr.Markdown()
-                    result = gr.Dataframe(label="Result", interactive=False, value=pd.DataFrame({"": []}))
+                    result = gr.Dataframe(label="Result", interactive=False, value=EMPTY)
                     gr.DeepLinkButton()
             gr.Examples(EXAMPLE_QUESTIONS, inputs=[question, schema])
             example.change(lambda name: (SCHEMAS[name], None, ""), example, [schema, db_state, upload_msg],
                            api_visibility="private")
-            upload.upload(use_upload, upload, [schema, db_state, upload_msg], api_visibility="private")
-            go.click(generate_sql, [question, schema, dialect, db_state], [sql, verdict], api_name="generate_sql",
+            upload.upload(ui.use_upload, upload, [schema, db_state, upload_msg], api_visibility="private")
+            go.click(ui.generate_sql, [question, schema, dialect, db_state], [sql, verdict], api_name="generate_sql",
                      **model_call)
-            question.submit(generate_sql, [question, schema, dialect, db_state], [sql, verdict],
+            question.submit(ui.generate_sql, [question, schema, dialect, db_state], [sql, verdict],
                             api_visibility="private", **model_call)
-            run_btn.click(run_sql, [sql, dialect, schema, db_state], [result, run_status], api_name="run_sql")
+            run_btn.click(ui.run_sql, [sql, dialect, schema, db_state], [result, run_status], api_name="run_sql")
         with gr.Tab("Validate SQL"):
             with gr.Row():
                 with gr.Column():
@@ -223,7 +258,7 @@ def build() -> gr.Blocks:
                     v_report = gr.Markdown()
                     v_pretty = gr.Code(label="Pretty", language="sql")
                     v_out = gr.Code(label="Transpiled", language="sql")
-            v_go.click(validate_sql, [v_sql, v_dialect, v_target, v_schema], [v_report, v_pretty, v_out],
+            v_go.click(ui.validate_sql, [v_sql, v_dialect, v_target, v_schema], [v_report, v_pretty, v_out],
                        api_name="validate_sql", concurrency_limit=None)
         with gr.Tab("Compare"):
             c_question = gr.Textbox(label="Question", value="Which department has the highest average salary?")
@@ -235,45 +270,48 @@ def build() -> gr.Blocks:
                 for side in ("Base", "Fine-tuned"):
                     with gr.Column():
                         outs += [gr.Markdown(f"**{side}**"), gr.Code(label="SQL", language="sql"), gr.Markdown(),
-                                 gr.Dataframe(label="Result", interactive=False, value=pd.DataFrame({"": []}))]
+                                 gr.Dataframe(label="Result", interactive=False, value=EMPTY)]
             gr.Examples(EXAMPLE_QUESTIONS, inputs=[c_question, c_schema])
             gr.DeepLinkButton()
-            c_go.click(compare, [c_question, c_schema, c_dialect, db_state], outs, api_name="compare", **model_call)
+            c_go.click(ui.compare, [c_question, c_schema, c_dialect, db_state], outs, api_name="compare", **model_call)
         timer = gr.Timer(3)
-        timer.tick(status_tick, None, [status, timer], api_visibility="private")
+        timer.tick(ui.status_tick, None, [status, timer], api_visibility="private")
     return demo
 
 
-demo = build()
+def listen_address(host: str | None, port: int | None, env=None) -> tuple[str, int]:
+    """Where the server listens: flags, then GRADIO_SERVER_NAME/PORT, then HOST/PORT, then 0.0.0.0:7860."""
+    env = os.environ if env is None else env
+    host = host or env.get("GRADIO_SERVER_NAME") or env.get("HOST") or "0.0.0.0"
+    raw = port if port is not None else env.get("GRADIO_SERVER_PORT") or env.get("PORT") or 7860
+    try:
+        return host, int(raw)
+    except ValueError as e:
+        raise ValueError(f"the port must be a number, got {raw!r} (GRADIO_SERVER_PORT or PORT)") from e
 
 
-def warm_up() -> None:
-    """Load the models in the background at start-up so the first request does not pay for it."""
-    for role in ("base", "ft"):
-        try:
-            POOL.get(role)
-        except InputError as e:
-            log.warning("%s", e)
+# What `gradio app.py` and a Hugging Face Space serve: the page built from the environment's config.
+demo = build(App(ServiceConfig.from_env()))
 
 
 def main(argv: list[str] | None = None) -> None:
-    global CONFIG
+    config = ServiceConfig.from_env()
     p = argparse.ArgumentParser(description="Run the nl2sql app.")
-    p.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"))
-    p.add_argument("--port", type=int, default=CONFIG.port)
-    p.add_argument("--base-model", default=CONFIG.base_model)
-    p.add_argument("--ft-model", default=CONFIG.ft_model)
-    p.add_argument("--backend", default=CONFIG.backend, choices=BACKENDS,
+    p.add_argument("--host", default=None, help="default: GRADIO_SERVER_NAME, else HOST, else 0.0.0.0")
+    p.add_argument("--port", type=int, default=None, help="default: GRADIO_SERVER_PORT, else PORT, else 7860")
+    p.add_argument("--base-model", default=config.base_model)
+    p.add_argument("--ft-model", default=config.ft_model)
+    p.add_argument("--backend", default=config.backend, choices=BACKENDS,
                    help="generation engine (auto: llama.cpp on a CPU when installed, else transformers)")
     p.add_argument("--mcp", action="store_true", help="also serve the API as MCP tools (needs gradio[mcp])")
     args = p.parse_args(argv)
-    CONFIG = replace(CONFIG, base_model=args.base_model, ft_model=args.ft_model or None, port=args.port,
-                     backend=args.backend)
-    POOL.config = CONFIG
+    host, port = listen_address(args.host, args.port)
+    ui = App(replace(config, base_model=args.base_model, ft_model=args.ft_model or None, backend=args.backend))
     logging.basicConfig(level=logging.INFO)
-    threading.Thread(target=warm_up, daemon=True).start()
-    demo.queue(max_size=CONFIG.queue_size, default_concurrency_limit=8)
-    demo.launch(server_name=args.host, server_port=args.port, mcp_server=args.mcp, show_error=True)
+    threading.Thread(target=ui.warm_up, daemon=True).start()
+    page = build(ui)
+    page.queue(max_size=ui.config.queue_size, default_concurrency_limit=8)
+    page.launch(server_name=host, server_port=port, mcp_server=args.mcp, show_error=True)
 
 
 if __name__ == "__main__":

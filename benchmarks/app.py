@@ -40,8 +40,10 @@ def main() -> None:
 
     from benchmarks.generate import pct
 
-    app.demo.queue()
-    _, url, _ = app.demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    ui = app.App(app.ServiceConfig.from_env())
+    page = app.build(ui)
+    page.queue()
+    _, url, _ = page.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
     client = Client(url, verbose=False)
     schema, questions = workload(args.workload, app)
     client.predict(questions[0], schema, "sqlite", None, api_name="/generate_sql")
@@ -53,7 +55,7 @@ def main() -> None:
                                       api_name="/generate_sql")
         times.append(time.perf_counter() - t)
         tokens.append(int(verdict.split(" tokens in ")[0].split()[-1]))
-    result = {"model": app.POOL.get("ft" if app.CONFIG.ft_model else "base").label, "workload": args.workload,
+    result = {"model": ui.pool.get("ft" if ui.config.ft_model else "base").label, "workload": args.workload,
               "calls": args.calls, "cold_start_s": cold, "p50_s": pct(times, 0.5), "p95_s": pct(times, 0.95),
               "new_tokens_mean": statistics.mean(tokens),
               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
@@ -63,7 +65,7 @@ def main() -> None:
     print(f"cold start to first answer: {cold:.1f} s")
     print(f"generate_sql over {args.calls} calls: p50 {result['p50_s']:.2f} s, p95 {result['p95_s']:.2f} s")
     print("RESULT " + json.dumps(result), flush=True)
-    app.demo.close()
+    page.close()
 
 
 def workload(name: str, app) -> tuple[str, list[str]]:

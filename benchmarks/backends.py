@@ -84,7 +84,7 @@ def speed(name: str, spec: str, calls: int, data: Path) -> dict:
 
 def answers(name: str, spec: str, n: int, data: Path) -> list[str]:
     """The SQL of the first n Spider dev questions (cached per candidate and model)."""
-    from nl2sql.pipeline import Request, answer_batch
+    from nl2sql.pipeline import Decoding, Request, answer_batch
 
     path = CACHE / f"{Path(spec).name}-{name.replace(':', '-')}.jsonl"
     done = [json.loads(x)["sql"] for x in path.open()] if path.is_file() else []
@@ -97,8 +97,8 @@ def answers(name: str, spec: str, n: int, data: Path) -> list[str]:
     with path.open("a") as f:
         for i in range(0, len(rows), step):
             chunk = rows[i : i + step]
-            for row, a in zip(chunk, answer_batch(lm, [Request(r["question"], r["schema"]) for r in chunk],
-                                                  batch_size=step)):
+            for row, a in zip(chunk, answer_batch(lm, [Request(r["question"], r["schema"], run=False) for r in chunk],
+                                                  Decoding(batch_size=step))):
                 f.write(json.dumps({"id": row["id"], "sql": a.model_sql}) + "\n")
                 done.append(a.model_sql)
             f.flush()

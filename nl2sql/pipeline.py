@@ -1,18 +1,22 @@
-"""Question (+ schema) -> Answer: the one path the CLI, the app and evaluation all walk.
+"""Request -> Answer: the one path the CLI, the app and evaluation all walk.
 
-prompt.build_prompt -> generate -> sql.extract -> sql.validate (-> transpile) -> sql.ground
-(-> sandbox.run). The model writes SQLite; other dialects are produced by sqlglot from that.
+`answer(backend, Request(...), Decoding(...))` (and `answer_batch`, `answer_stream`): the request's
+schema is read once (`schema.prepare_schema`) -> `prompt.build_prompt` -> the backend generates (kept to
+the schema's names: nl2sql.constrain) -> `sql.extract` -> validate (-> transpile) -> ground -> run where
+the request's data lives (`execute`: the only place that decides where and how SQL runs) -> select.
+The model writes SQLite; other dialects are produced by sqlglot from that.
 
-Execution-guided selection (`candidates` > 1): when the greedy answer fails a check (does not parse,
-names an unknown table or column, or errors when run on the schema or database), up to
-`candidates - 1` sampled answers (fixed seeds, so reruns agree) are tried and the first that passes
-is kept; if none does, the greedy answer stands.
+Running: a request with data (rows in its schema or context, or a database) is run unless it says
+`run=False`; a statement that changes data runs only on a private copy (an in-memory database built
+from the schema, or an in-memory copy of the database file), so nothing is ever saved.
 
-Schema-constrained decoding (`constrain`, nl2sql.constrain): while the model writes SQL, tokens that
-would name a table or column the schema lacks are skipped for the next most likely that does not.
-Applied when a schema is given and the backend can (transformers, llama.cpp; not a remote server).
-When the constrained answer does not parse (the model was steered somewhere it could not finish),
-the model's own greedy answer is tried and kept if it parses (`constrained` then says False).
+Execution-guided selection (`Decoding.candidates` > 1): when the greedy answer fails a check (does not
+parse, names an unknown table or column, or errors when run), up to `candidates - 1` sampled answers
+(fixed seeds, so reruns agree) are tried and the first that passes is kept; else the greedy one stands.
+
+Schema-constrained decoding (`Decoding.constrain`): applied when a schema is given and the backend can
+(transformers, llama.cpp; not a remote server). When the constrained answer does not parse, the model's
+own greedy answer is tried and kept if it parses (`constrained` then says False).
 """
 
 from __future__ import annotations
@@ -22,29 +26,40 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nl2sql import generate as gen
-from nl2sql.backends import Backend, TransformersBackend
+from nl2sql.backends.base import DEFAULT_MAX_NEW_TOKENS, Backend, Generation, Sampling
 from nl2sql.constrain import Names, names_or_none, sql_region
-from nl2sql.models import LoadedModel
 from nl2sql.prompt import build_prompt
-from nl2sql.sandbox import RunResult, run as run_sql
-from nl2sql.schema import SchemaError, parse_schema, split_ddl
-from nl2sql.sql import SqlError, Unknown, Validation, ground, is_query, transpile, validate
+from nl2sql.sandbox import RunResult, run as run_sandbox
+from nl2sql.schema import PreparedSchema, SchemaError, prepare_schema
+from nl2sql.sql import SqlError, Unknown, Validation, changes_data, ground, transpile, validate
 
 MODEL_DIALECT = "sqlite"
-DEFAULT_CANDIDATES = 1  # app and CLI default; 4 lifts grounded answers, not correct ones, at ~1.5x the time (README)
-DEFAULT_CONSTRAIN = True  # schema-constrained decoding (README: Evaluation)
+DEFAULT_CANDIDATES = 1  # 4 lifts grounded answers, not correct ones, at ~1.5x the time (docs/evaluation.md)
+DEFAULT_CONSTRAIN = True  # schema-constrained decoding (docs/evaluation.md)
 
 
 @dataclass
 class Request:
-    """One question; `schema` is DDL optionally followed by INSERTs; `db` a .sqlite file to run on."""
+    """One question. `schema`: DDL, optionally followed by INSERT rows; `context`: more rows kept apart
+    (canonical data rows carry them so); `db`: a .sqlite file. `run`: None runs when there is data."""
 
     question: str
     schema: str | None = None
-    dialect: str = "sqlite"
-    run: bool = False
+    dialect: str = "sqlite"  # of the SQL shown
+    run: bool | None = None
     db: str | Path | None = None
+    context: str | None = None
+    snapshot: bool = False  # a statement that changes data also returns every table's rows (evaluation)
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """How to decode; the same for every request of a call."""
+
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
+    constrain: bool = DEFAULT_CONSTRAIN
+    candidates: int = DEFAULT_CANDIDATES
+    batch_size: int = 8
 
 
 @dataclass
@@ -56,127 +71,160 @@ class Answer:
     validation: Validation
     unknown: list[Unknown] = field(default_factory=list)
     result: RunResult | None = None
-    generation: gen.Generation | None = None
+    generation: Generation | None = None
     model_name: str = ""
     candidates_tried: int = 1  # answers generated for it (execution-guided selection)
     selection_s: float = 0.0  # seconds spent on the extra candidates
     constrained: bool = False  # decoded under schema constraints (nl2sql.constrain)
+    changes_data: bool = False  # INSERT/UPDATE/DELETE/DDL: runs only on a private copy
 
     @property
     def ok(self) -> bool:
         return self.validation.ok and not self.unknown and (self.result is None or self.result.ok)
 
 
-def check_request(req: Request) -> None:
-    """ValueError with a one-line message for input that cannot be answered."""
+@dataclass(frozen=True)
+class Prepared:
+    """A request read once: its schema, the prompt and the names that constrain decoding."""
+
+    request: Request
+    schema: PreparedSchema | None
+    prompt: str
+    names: Names | None
+
+
+def read_schema_of(req: Request) -> PreparedSchema | None:
+    """The request's schema, read once (cached); ValueError/SchemaError with a one-line message."""
     if not req.question or not req.question.strip():
         raise ValueError("the question is empty")
-    if req.schema and not parse_schema(req.schema).tables:  # parse_schema raises SchemaError itself
-        raise SchemaError("the schema has no CREATE TABLE statement")
-
-
-Model = Backend | LoadedModel  # a LoadedModel answers through the transformers backend
-
-
-def as_backend(lm: Model) -> Backend:
-    return TransformersBackend(lm) if isinstance(lm, LoadedModel) else lm
-
-
-def _prompt(lm: Model, req: Request) -> str:
-    ddl = split_ddl(req.schema)[0] if req.schema else None
-    return build_prompt(req.question, ddl, lm.tokenizer)
-
-
-def _names(lm: Backend, req: Request, constrain: bool) -> Names | None:
-    """The schema names to constrain decoding to, or None (off, no schema, or a backend that cannot)."""
-    if not (constrain and req.schema and lm.can_constrain):
+    if req.schema is None or not req.schema.strip():
         return None
-    return names_or_none(split_ddl(req.schema)[0])
+    return prepare_schema(req.schema)
 
 
-def finish(lm: Model, req: Request, generation: gen.Generation, names: Names | None = None) -> Answer:
+def check_request(req: Request) -> None:
+    """ValueError (SchemaError for the schema) with a one-line message for input that cannot be answered."""
+    read_schema_of(req)
+
+
+def prepare(lm: Backend, req: Request, decoding: Decoding) -> Prepared:
+    schema = read_schema_of(req)
+    prompt = build_prompt(req.question, schema.parsed if schema else None, lm.tokenizer)
+    names = names_or_none(schema.parsed) if schema and decoding.constrain and lm.can_constrain else None
+    return Prepared(req, schema, prompt, names)
+
+
+def wants_run(req: Request, schema: PreparedSchema | None) -> bool:
+    if req.run is not None:
+        return req.run and bool(schema or req.db)
+    return bool(req.db or (schema and (schema.has_rows or (req.context or "").strip())))
+
+
+def execute(sql: str, req: Request, schema: PreparedSchema | None) -> RunResult | None:
+    """Run SQLite `sql` where the request's data lives; None when it has none. The one place that
+    decides: a database file read-only (a private in-memory copy for DML), else an in-memory database
+    built from the schema's DDL and rows."""
+    dml = changes_data(sql)
+    snap = req.snapshot and dml
+    if req.db:
+        return run_sandbox(sql, db_path=req.db, copy=dml, with_snapshot=snap)
+    if schema is not None:
+        rows = "".join(part for part in (schema.context, req.context) if part)
+        return run_sandbox(sql, schema=schema.ddl, context=rows or None, with_snapshot=snap)
+    return None
+
+
+def run_sql(sql: str, req: Request) -> RunResult:
+    """Run SQL written in `req.dialect` (a user's edit, a gold query) on the request's data."""
+    schema = read_schema_of(Request(req.question or "-", req.schema))
+    if schema is None and not req.db:
+        raise ValueError("there is no data to run on: give a schema (CREATE TABLE + INSERT rows) or a database")
+    sqlite_sql, errors = transpile(sql, req.dialect, MODEL_DIALECT)
+    if errors:
+        raise ValueError(f"the SQL does not parse as {req.dialect}: {errors[0]}")
+    return execute(sqlite_sql, req, schema)
+
+
+def finish(lm: Backend, p: Prepared, generation: Generation, constrained: bool = False) -> Answer:
     """Everything after generation: validate, transpile, ground, run."""
-    model_sql = generation.sql
+    req, model_sql = p.request, generation.sql
     validation = validate(model_sql, MODEL_DIALECT)
     sql = model_sql
     if validation.ok and req.dialect != MODEL_DIALECT:
         sql, errors = transpile(model_sql, MODEL_DIALECT, req.dialect)
         validation = Validation(not errors, [SqlError(f"transpile to {req.dialect}: {e}") for e in errors])
-    unknown = ground(model_sql, split_ddl(req.schema)[0], MODEL_DIALECT) if req.schema and validation.ok else []
-    result = None
-    if req.run and validation.ok and (req.schema or req.db):
-        result = run_sql(model_sql, schema=None if req.db else req.schema, db_path=req.db)
+    unknown = ground(model_sql, p.schema.parsed, MODEL_DIALECT) if p.schema and validation.ok else []
+    result = execute(model_sql, req, p.schema) if validation.ok and wants_run(req, p.schema) else None
     return Answer(req.question, sql, model_sql, req.dialect, validation, unknown, result, generation, lm.name,
-                  constrained=names is not None)
+                  constrained=constrained, changes_data=validation.ok and changes_data(model_sql))
 
 
-def unsteered_if_unparsable(lm: Backend, req: Request, prompt: str, ans: Answer, max_new_tokens: int) -> Answer:
+def unsteered_if_unparsable(lm: Backend, p: Prepared, ans: Answer, decoding: Decoding) -> Answer:
     """A constrained answer that does not parse gives way to the unconstrained greedy one, if that parses.
     Prose is never constrained, so an answer that did not start as SQL would only come back the same."""
     if not ans.constrained or ans.validation.ok or ans.generation is None or sql_region(ans.generation.text) is None:
         return ans
-    free = finish(lm, req, lm.generate(prompt, max_new_tokens))
+    free = finish(lm, p, lm.generate(p.prompt, decoding.max_new_tokens))
     return free if free.validation.ok else ans
 
 
-def passes(ans: Answer, req: Request) -> bool:
+def passes(ans: Answer, p: Prepared) -> bool:
     """The checks of execution-guided selection: parses, is grounded, runs without error where it can run."""
     if not ans.validation.ok or not ans.model_sql or ans.unknown:
         return False
-    if ans.result is not None:
-        return ans.result.ok
-    if not (req.schema or req.db):
-        return True
-    return run_sql(ans.model_sql, schema=None if req.db else req.schema, db_path=req.db or None,
-                   copy=bool(req.db) and not is_query(ans.model_sql)).ok
+    result = ans.result if ans.result is not None else execute(ans.model_sql, p.request, p.schema)
+    return result is None or result.ok
 
 
-def select(lm: Backend, req: Request, prompt: str, first: Answer, candidates: int, max_new_tokens: int,
-           names: Names | None = None) -> Answer:
+def select(lm: Backend, p: Prepared, first: Answer, decoding: Decoding) -> Answer:
     """`first` if it passes; else the first of up to candidates - 1 sampled answers that does (or `first`)."""
-    if candidates <= 1 or passes(first, req):
+    if decoding.candidates <= 1 or passes(first, p):
         return first
     start, chosen, k = time.perf_counter(), first, 0
-    for k in range(1, candidates):
-        ans = finish(lm, req, lm.generate(prompt, max_new_tokens, gen.Sampling(seed=k), names), names)
-        if passes(ans, req):
+    for k in range(1, decoding.candidates):
+        gen = lm.generate(p.prompt, decoding.max_new_tokens, Sampling(seed=k), p.names)
+        ans = finish(lm, p, gen, constrained=p.names is not None)
+        if passes(ans, p):
             chosen = ans
             break
     chosen.candidates_tried, chosen.selection_s = k + 1, time.perf_counter() - start
     return chosen
 
 
-def answer(lm: Model, question: str, schema: str | None = None, dialect: str = "sqlite",
-           run: bool = False, db: str | Path | None = None,
-           max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS, candidates: int = 1,
-           constrain: bool = DEFAULT_CONSTRAIN) -> Answer:
-    """Answer one question (see Request for the arguments)."""
-    return answer_batch(lm, [Request(question, schema, dialect, run, db)], max_new_tokens, batch_size=1,
-                        candidates=candidates, constrain=constrain)[0]
+def _complete(lm: Backend, p: Prepared, generation: Generation, decoding: Decoding) -> Answer:
+    first = finish(lm, p, generation, constrained=p.names is not None)
+    return select(lm, p, unsteered_if_unparsable(lm, p, first, decoding), decoding)
 
 
-def answer_batch(lm: Model, requests: list[Request], max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS,
-                 batch_size: int = 8, candidates: int = 1, constrain: bool = DEFAULT_CONSTRAIN) -> list[Answer]:
+def _backend(lm) -> Backend:
+    if not isinstance(lm, Backend):
+        raise TypeError(f"answer() takes a Backend (nl2sql.backends.open_backend), not {type(lm).__name__}")
+    return lm
+
+
+def answer(lm: Backend, request: Request, decoding: Decoding = Decoding()) -> Answer:
+    """Answer one request."""
+    return answer_batch(lm, [request], decoding)[0]
+
+
+def answer_batch(lm: Backend, requests: list[Request], decoding: Decoding = Decoding()) -> list[Answer]:
     """Answer many requests with batched generation; one Answer per request, in order."""
-    for req in requests:
-        check_request(req)
-    lm = as_backend(lm)
-    prompts = [_prompt(lm, r) for r in requests]
-    names = [_names(lm, r, constrain) for r in requests]
-    generations = lm.generate_batch(prompts, max_new_tokens, batch_size, names)
-    firsts = [unsteered_if_unparsable(lm, r, p, finish(lm, r, g, n), max_new_tokens)
-              for r, p, g, n in zip(requests, prompts, generations, names)]
-    return [select(lm, r, p, a, candidates, max_new_tokens, n) for r, p, a, n in zip(requests, prompts, firsts, names)]
+    lm = _backend(lm)
+    prepared = [prepare(lm, r, decoding) for r in requests]
+    generations = lm.generate_batch([p.prompt for p in prepared], decoding.max_new_tokens, decoding.batch_size,
+                                    [p.names for p in prepared])
+    return [_complete(lm, p, g, decoding) for p, g in zip(prepared, generations)]
 
 
-def answer_stream(lm: Model, req: Request, max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS,
-                  candidates: int = 1, constrain: bool = DEFAULT_CONSTRAIN) -> Iterator[gen.Generation | Answer]:
+def answer_stream(lm: Backend, request: Request, decoding: Decoding = Decoding()) -> Iterator[Generation | Answer]:
     """Yield partial Generations while the model writes, then the final Answer."""
-    check_request(req)
-    lm = as_backend(lm)
-    prompt, last, names = _prompt(lm, req), None, _names(lm, req, constrain)
-    for last in lm.stream(prompt, max_new_tokens, names=names):
+    lm = _backend(lm)
+    p, last = prepare(lm, request, decoding), None
+    for last in lm.stream(p.prompt, decoding.max_new_tokens, names=p.names):
         if not last.done:
             yield last
-    first = unsteered_if_unparsable(lm, req, prompt, finish(lm, req, last, names), max_new_tokens)
-    yield select(lm, req, prompt, first, candidates, max_new_tokens, names)
+    yield _complete(lm, p, last, decoding)
+
+
+__all__ = ["Answer", "Decoding", "Request", "SchemaError", "answer", "answer_batch", "answer_stream", "execute",
+           "run_sql"]

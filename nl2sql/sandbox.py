@@ -1,21 +1,102 @@
-"""Run one SQL query on SQLite, safely and time-bounded.
+"""Run one SQL query on SQLite, safely and bounded in time and memory.
 
 Either on an in-memory database built from a schema (DDL + optional INSERTs), or on an existing
-.sqlite file opened read-only. An authorizer refuses ATTACH, load_extension, file access and
-state-changing PRAGMAs; a progress handler ends runaway queries at the time limit; rows are capped.
+.sqlite file opened read-only (or copied into memory, so DML runs on a private copy). An authorizer
+refuses ATTACH, load_extension, file access and state-changing PRAGMAs; a progress handler ends
+runaway queries at the time limit; SQLite refuses any value over a byte limit (`printf('%.*c', 3e8,
+'x')`, `randomblob(1e9)`) and its memory is capped process-wide; rows and the bytes of one result
+are capped. The limits (`Limits`) come from the environment: README, "Limits and safety".
 """
 
 from __future__ import annotations
 
+import os
+import re
 import sqlite3
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
 
 from nl2sql.schema import SchemaError, split_statements
 
 DEFAULT_TIMEOUT_S = 2.0
 DEFAULT_MAX_ROWS = 1000
+MAX_CELL_CHARS = 200  # what a table shows of one value (the full value stays in RunResult)
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one query may cost. Environment: NL2SQL_SQL_TIMEOUT_S, NL2SQL_MAX_ROWS,
+    NL2SQL_MAX_VALUE_BYTES, NL2SQL_MAX_RESULT_BYTES, NL2SQL_SQLITE_HEAP_MB."""
+
+    timeout_s: float = DEFAULT_TIMEOUT_S
+    max_rows: int = DEFAULT_MAX_ROWS
+    max_value_bytes: int = 1_000_000  # SQLITE_LIMIT_LENGTH: the largest string or blob a query may build
+    max_result_bytes: int = 2_000_000  # all cells of one result together
+    heap_mb: int = 512  # SQLite's hard heap limit, for the whole process (every connection together)
+
+    @classmethod
+    def from_env(cls, env=None) -> "Limits":
+        env = os.environ if env is None else env
+        keys = {"timeout_s": ("NL2SQL_SQL_TIMEOUT_S", float), "max_rows": ("NL2SQL_MAX_ROWS", int),
+                "max_value_bytes": ("NL2SQL_MAX_VALUE_BYTES", int),
+                "max_result_bytes": ("NL2SQL_MAX_RESULT_BYTES", int), "heap_mb": ("NL2SQL_SQLITE_HEAP_MB", int)}
+        values = {}
+        for name, (var, cast) in keys.items():
+            if env.get(var):
+                try:
+                    values[name] = cast(env[var])
+                except ValueError as e:
+                    raise ValueError(f"{var} must be a number, got {env[var]!r}") from e
+                if values[name] <= 0:
+                    raise ValueError(f"{var} must be above 0, got {env[var]!r}")
+        return cls(**values)
+
+
+@lru_cache(maxsize=1)
+def default_limits() -> Limits:
+    return Limits.from_env()
+
+
+_SPEC = re.compile(r"%[-+ 0#,!]*(\*|\d+)?(?:\.(\*|\d+))?")
+_helpers = threading.local()
+
+
+def _printf_guard(guard: "_Guard", limit: int):
+    """printf()/format() in place of SQLite's own: a width or precision over the value limit is refused
+    at once. SQLite would return NULL, after spending seconds (2^31 => ~10 s) inside one call that the
+    time limit cannot interrupt. Anything else is formatted by SQLite itself, on a helper connection."""
+
+    def call(*args):
+        fmt = args[0] if args and isinstance(args[0], str) else ""
+        sizes = [int(x) for m in _SPEC.finditer(fmt) for x in m.groups() if x and x != "*"]
+        if "*" in fmt:
+            sizes += [abs(int(a)) for a in args[1:] if isinstance(a, (int, float))]
+        if any(n > limit for n in sizes):
+            guard.refused = f"printf() width or precision over {limit:,} (NL2SQL_MAX_VALUE_BYTES)"
+            raise ValueError(guard.refused)
+        helper = getattr(_helpers, "conn", None)
+        if helper is None:
+            helper = _helpers.conn = sqlite3.connect(":memory:", check_same_thread=False)
+        helper.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, limit)
+        marks = ", ".join("?" * len(args))
+        return helper.execute(f"SELECT printf({marks})", args).fetchone()[0]
+
+    return call
+
+
+_heap_lock = threading.Lock()
+_heap_set: list[int] = []
+
+
+def _cap_heap(conn: sqlite3.Connection, mb: int) -> None:
+    """PRAGMA hard_heap_limit is process-wide: set it once (again only if the limit changes)."""
+    with _heap_lock:
+        if _heap_set != [mb]:
+            conn.execute(f"PRAGMA hard_heap_limit = {int(mb) * 1024 * 1024}")
+            _heap_set[:] = [mb]
 # PRAGMAs that only describe tables (their argument is a table name); any other may change state or reveal paths.
 _READ_PRAGMAS = {"table_info", "table_xinfo", "index_list", "index_info", "foreign_key_list", "table_list"}
 _REFUSED_FUNCTIONS = {"load_extension", "readfile", "writefile", "edit", "fts3_tokenizer"}
@@ -31,10 +112,13 @@ class RunResult:
     rows: list[tuple] = field(default_factory=list)
     error: str | None = None
     timed_out: bool = False
-    truncated: bool = False  # more rows existed than the cap
+    truncated: bool = False  # more rows existed than the caps let through
     rowcount: int = -1  # rows changed by DML, when applicable
     seconds: float = 0.0
     snapshot: dict[str, list[tuple]] | None = None  # every table's rows after the query, when asked for
+    cut: str | None = None  # which cap truncated the rows
+    private: bool = True  # ran on a throwaway database (built from the schema, or a copy): nothing was saved
+    changes: bool = False  # the statement changes data or schema (not a query)
 
     @property
     def ok(self) -> bool:
@@ -64,7 +148,8 @@ class _Guard:
         return sqlite3.SQLITE_OK
 
 
-def _connect(db_path: str | Path | None, copy: bool = False) -> tuple[sqlite3.Connection, _Guard]:
+def _connect(db_path: str | Path | None, copy: bool = False,
+             limits: Limits | None = None) -> tuple[sqlite3.Connection, _Guard]:
     """A guarded connection: in-memory, the file read-only, or (copy=True) a private in-memory copy of it."""
     if db_path is None:
         conn = sqlite3.connect(":memory:", check_same_thread=False)
@@ -81,6 +166,11 @@ def _connect(db_path: str | Path | None, copy: bool = False) -> tuple[sqlite3.Co
             conn.backup(mem)
             conn.close()
             conn = mem
+    limits = limits or default_limits()
+    _cap_heap(conn, limits.heap_mb)
+    conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, limits.max_value_bytes)
+    for name in ("printf", "format"):
+        conn.create_function(name, -1, _printf_guard(guard, limits.max_value_bytes))
     conn.set_authorizer(guard)
     return conn, guard
 
@@ -92,12 +182,37 @@ def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
     return {n: sorted(conn.execute(f'SELECT * FROM "{n}"').fetchall(), key=repr) for n in names}
 
 
-def _message(e: sqlite3.Error, guard: _Guard, timed_out: bool, timeout_s: float) -> str:
+def _message(e: sqlite3.Error, guard: _Guard, timed_out: bool, limits: Limits) -> str:
     if timed_out:
-        return f"query stopped: it ran longer than the {timeout_s:g} s limit"
-    if guard.refused and "not authorized" in str(e):
+        return f"query stopped: it ran longer than the {limits.timeout_s:g} s limit (NL2SQL_SQL_TIMEOUT_S)"
+    if guard.refused and ("not authorized" in str(e) or "user-defined function" in str(e)):
         return f"refused: {guard.refused}"
+    if "too big" in str(e):
+        return (f"refused: a value would be larger than {limits.max_value_bytes:,} bytes "
+                f"(NL2SQL_MAX_VALUE_BYTES)")
+    if isinstance(e, sqlite3.OperationalError) and "out of memory" in str(e):
+        return f"refused: SQLite's memory limit of {limits.heap_mb} MB was reached (NL2SQL_SQLITE_HEAP_MB)"
     return f"{type(e).__name__}: {e}"
+
+
+def _size(value) -> int:
+    return len(value) if isinstance(value, (str, bytes)) else 8
+
+
+def fetch(cur: sqlite3.Cursor, limits: Limits) -> tuple[list[tuple], str | None]:
+    """(rows, why they were cut or None): at most max_rows rows and max_result_bytes bytes of cells."""
+    rows, size = [], 0
+    while True:
+        chunk = cur.fetchmany(min(256, limits.max_rows + 1 - len(rows)))
+        if not chunk:
+            return rows, None
+        for row in chunk:
+            if len(rows) == limits.max_rows:
+                return rows, f"the first {limits.max_rows:,} rows (NL2SQL_MAX_ROWS)"
+            size += sum(_size(v) for v in row)
+            if size > limits.max_result_bytes:
+                return rows, f"the first {limits.max_result_bytes:,} bytes (NL2SQL_MAX_RESULT_BYTES)"
+            rows.append(row)
 
 
 def load_schema(conn: sqlite3.Connection, schema: str, context: str | None = None) -> None:
@@ -111,16 +226,21 @@ def load_schema(conn: sqlite3.Connection, schema: str, context: str | None = Non
 
 
 def run(sql: str, schema: str | None = None, context: str | None = None, db_path: str | Path | None = None,
-        timeout_s: float = DEFAULT_TIMEOUT_S, max_rows: int = DEFAULT_MAX_ROWS, copy: bool = False,
-        with_snapshot: bool = False) -> RunResult:
+        timeout_s: float | None = None, max_rows: int | None = None, copy: bool = False,
+        with_snapshot: bool = False, limits: Limits | None = None) -> RunResult:
     """Run one statement on a fresh in-memory DB built from `schema` (+ `context`), or on `db_path`:
     read-only, or with copy=True on a private in-memory copy (so DML can run and be compared).
-    with_snapshot=True also returns every table's rows afterwards."""
+    with_snapshot=True also returns every table's rows afterwards. `limits` (default: from the
+    environment) bound it; timeout_s and max_rows override those two."""
+    limits = limits or default_limits()
+    limits = replace(limits, timeout_s=timeout_s or limits.timeout_s, max_rows=max_rows or limits.max_rows)
+    timeout_s = limits.timeout_s
+    private = db_path is None or copy
     start = time.perf_counter()
     try:
-        conn, guard = _connect(db_path, copy)
+        conn, guard = _connect(db_path, copy, limits)
     except (FileNotFoundError, sqlite3.Error) as e:
-        return RunResult(error=str(e))
+        return RunResult(error=str(e), private=private)
     deadline = [0.0]
     timed_out = [False]
 
@@ -137,31 +257,55 @@ def run(sql: str, schema: str | None = None, context: str | None = None, db_path
             load_schema(conn, schema, context)
         deadline[0] = time.perf_counter() + timeout_s
         cur = conn.execute(sql)
-        rows = cur.fetchmany(max_rows + 1)
+        rows, cut = fetch(cur, limits)
         columns = [d[0] for d in cur.description or []]
         state = snapshot(conn) if with_snapshot else None
-        return RunResult(columns, rows[:max_rows], truncated=len(rows) > max_rows, rowcount=cur.rowcount,
-                         seconds=time.perf_counter() - start, snapshot=state)
+        return RunResult(columns, rows, truncated=cut is not None, rowcount=cur.rowcount,
+                         seconds=time.perf_counter() - start, snapshot=state, cut=cut, private=private,
+                         changes=not cur.description)
     except SchemaError as e:
-        return RunResult(error=str(e), timed_out=timed_out[0], seconds=time.perf_counter() - start)
-    except (sqlite3.Error, ValueError, OverflowError) as e:  # ValueError: several statements, NUL bytes
-        msg = _message(e, guard, timed_out[0], timeout_s) if isinstance(e, sqlite3.Error) else str(e)
-        return RunResult(error=msg, timed_out=timed_out[0], seconds=time.perf_counter() - start)
+        return RunResult(error=str(e), timed_out=timed_out[0], seconds=time.perf_counter() - start, private=private)
+    except (sqlite3.Error, ValueError, OverflowError, MemoryError) as e:  # ValueError: several statements, NUL
+        msg = _message(e, guard, timed_out[0], limits) if isinstance(e, sqlite3.Error) else str(e) or type(e).__name__
+        return RunResult(error=msg, timed_out=timed_out[0], seconds=time.perf_counter() - start, private=private)
     finally:
         conn.close()
 
 
+def shown(value, max_chars: int = MAX_CELL_CHARS) -> str:
+    """One value as a table shows it: NULL, bytes by size, long text cut with a visible marker."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bytes):
+        return f"<{len(value):,} bytes>"
+    text = str(value)
+    return text if len(text) <= max_chars else f"{text[:max_chars]}… [{len(text):,} chars, cut]"
+
+
+def describe(result: RunResult) -> str:
+    """One line on what a run did: rows returned or changed, where, how long, and any cap that cut it."""
+    if not result.ok:
+        return f"error: {result.error}"
+    ms = f"{result.seconds * 1000:.0f} ms"
+    if result.changes:
+        changed = f"{result.rowcount} row{'s' if result.rowcount != 1 else ''} changed" if result.rowcount >= 0 \
+            else "done"
+        where = "on a private copy: nothing was saved" if result.private else "on the database"
+        return f"{changed} {where} ({ms})"
+    n = len(result.rows)
+    text = f"{n}{'+' if result.truncated else ''} row{'s' if n != 1 else ''} in {ms}"
+    return text + (f" (showing {result.cut})" if result.cut else "")
+
+
 def format_table(result: RunResult, max_rows: int = 20) -> str:
     """A plain-text table of a RunResult for terminals and logs."""
-    if result.error:
-        return f"error: {result.error}"
-    if not result.columns:
-        return f"ok ({result.rowcount} rows changed)" if result.rowcount >= 0 else "ok"
-    shown = [[("NULL" if v is None else str(v)) for v in row] for row in result.rows[:max_rows]]
-    widths = [max([len(c)] + [len(r[i]) for r in shown]) for i, c in enumerate(result.columns)]
-    line = lambda cells: " | ".join(c.ljust(w) for c, w in zip(cells, widths))  # noqa: E731
-    out = [line(result.columns), "-+-".join("-" * w for w in widths)] + [line(r) for r in shown]
-    more = len(result.rows) - len(shown)
+    if result.error or not result.columns:
+        return describe(result)
+    cells = [[shown(v) for v in row] for row in result.rows[:max_rows]]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(result.columns)]
+    line = lambda values: " | ".join(c.ljust(w) for c, w in zip(values, widths))  # noqa: E731
+    out = [line(result.columns), "-+-".join("-" * w for w in widths)] + [line(r) for r in cells]
+    more = len(result.rows) - len(cells)
     if more > 0 or result.truncated:
         out.append(f"... {more}{'+' if result.truncated else ''} more rows")
     return "\n".join(out)

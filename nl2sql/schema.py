@@ -6,7 +6,9 @@ it, sandbox.py builds databases from the statements it splits off.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
@@ -74,8 +76,8 @@ def split_ddl(text: str, dialect: str = "sqlite") -> tuple[str, str]:
     """Split a schema text into (DDL statements, everything else such as INSERTs), both ';'-joined."""
     ddl, rest = [], []
     for stmt in split_statements(text, dialect):
-        head = stmt.lstrip("( \n\t").split(None, 1)[0].upper() if stmt.strip() else ""
-        (ddl if head in {"CREATE", "ALTER", "DROP"} else rest).append(stmt)
+        words = stmt.lstrip("( \n\t").split(None, 1)  # empty for a statement of parentheses only
+        (ddl if words and words[0].upper() in {"CREATE", "ALTER", "DROP"} else rest).append(stmt)
     join = lambda parts: "".join(p + ";\n" for p in parts)  # noqa: E731
     return join(ddl), join(rest)
 
@@ -118,17 +120,142 @@ def _table_from_create(create: exp.Create) -> Table | None:
     return table
 
 
+def _one_line(e: Exception) -> str:
+    """sqlglot's message on one line: the first error's description and place, without the echoed SQL."""
+    errors = getattr(e, "errors", None)
+    if errors:
+        err = errors[0]
+        where = f"line {err.get('line')}, col {err.get('col')}: " if err.get("line") else ""
+        desc = re.sub(r"<Token token_type: TokenType\.(\w+), text: ([^,]*),.*?>",
+                      lambda m: "the end" if m.group(1) == "SENTINEL" else repr(m.group(2)), str(err.get("description", "")))
+        return (where + desc).strip()[:200]
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(e))
+    return " ".join(text.split())[:200]
+
+
+def _parse_ddl(ddl: str, dialect: str) -> list[exp.Expression]:
+    try:
+        return [s for s in sqlglot.parse(ddl, read=dialect) if s is not None] if ddl else []
+    except (ParseError, TokenError) as e:
+        raise SchemaError(f"schema does not parse: {_one_line(e)}") from e
+    except RecursionError as e:
+        raise SchemaError("schema does not parse: nested too deeply") from e
+
+
 def parse_schema(text: str, dialect: str = "sqlite") -> Schema:
     """Parse the CREATE TABLE statements of `text` (other statements are ignored).
 
-    Raises SchemaError with sqlglot's message when a DDL statement does not parse.
+    Raises SchemaError with sqlglot's message (one line) when a DDL statement does not parse.
     """
-    ddl, _ = split_ddl(text, dialect)
-    try:
-        statements = sqlglot.parse(ddl, read=dialect) if ddl else []
-    except (ParseError, TokenError) as e:
-        raise SchemaError(f"schema does not parse: {e}") from e
-    except RecursionError as e:
-        raise SchemaError("schema does not parse: nested too deeply") from e
+    statements = _parse_ddl(split_ddl(text, dialect)[0], dialect)
     tables = [t for s in statements if isinstance(s, exp.Create) for t in [_table_from_create(s)] if t]
     return Schema(tables=tables)
+
+
+# DDL pasted from another database is read in the first of these dialects that parses it.
+READ_DIALECTS = ("sqlite", "postgres", "mysql", "tsql", "duckdb", "snowflake", "bigquery", "oracle")
+
+
+@dataclass(frozen=True)
+class PreparedSchema:
+    """A schema text read once per request: what prompts, constraints, grounding and the sandbox need.
+
+    `ddl` runs in SQLite (sqlglot's SQLite rendering when the text as written does not), `context` the
+    rest (INSERT rows), `read_as` the dialect the DDL was read in.
+    """
+
+    text: str
+    ddl: str
+    context: str
+    parsed: Schema
+    read_as: str = "sqlite"
+
+    @property
+    def has_rows(self) -> bool:
+        return bool(self.context.strip())
+
+    @property
+    def table_names(self) -> list[str]:
+        return [t.name for t in self.parsed.tables]
+
+
+def _loads_in_sqlite(ddl: str) -> bool:
+    import sqlite3
+
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.executescript(ddl)
+        return True
+    except (sqlite3.Error, ValueError):
+        return False
+    finally:
+        conn.close()
+
+
+def _as_sqlite(statement: exp.Expression) -> str:
+    statement = statement.copy()
+    for table in statement.find_all(exp.Table):  # dbo.users -> users: SQLite has one schema
+        table.set("db", None)
+        table.set("catalog", None)
+    return statement.sql("sqlite", unsupported_level=sqlglot.ErrorLevel.IGNORE)
+
+
+def _affinity(type_name: str) -> str:
+    """SQLite's type affinity rules (https://sqlite.org/datatype3.html, 3.1) as a plain type name."""
+    t = type_name.upper()
+    for needles, name in ((("INT",), "INTEGER"), (("CHAR", "CLOB", "TEXT"), "TEXT"), (("BLOB",), "BLOB"),
+                          (("REAL", "FLOA", "DOUB"), "REAL")):
+        if any(n in t for n in needles):
+            return name
+    return "NUMERIC" if t else ""
+
+
+def _plain_ddl(tables: list[Table]) -> str:
+    """The tables' names, columns (by affinity) and primary keys only: DDL that SQLite always runs."""
+    q = lambda name: '"' + name.replace('"', '""') + '"'  # noqa: E731
+    out = []
+    for t in tables:
+        cols = [f"{q(c.name)} {_affinity(c.type)}".rstrip() for c in t.columns]
+        keys = ", ".join(q(c.name) for c in t.columns if c.primary_key)
+        body = ", ".join(cols + ([f"PRIMARY KEY ({keys})"] if keys else []))
+        out.append(f"CREATE TABLE {q(t.name)} ({body});\n")
+    return "".join(out)
+
+
+def _sqlite_ddl(statements: list[exp.Expression], tables: list[Table], original: str) -> str:
+    """DDL that SQLite runs: the text as written if it can, else sqlglot's SQLite rendering, else the
+    tables' plain columns (types by affinity, primary keys; constraints and defaults dropped)."""
+    if _loads_in_sqlite(original):
+        return original
+    try:
+        rendered = "".join(_as_sqlite(s) + ";\n" for s in statements)
+    except (sqlglot.errors.SqlglotError, RecursionError):
+        rendered = ""
+    return rendered if rendered and _loads_in_sqlite(rendered) else _plain_ddl(tables)
+
+
+@lru_cache(maxsize=128)
+def prepare_schema(text: str, dialect: str = "sqlite") -> PreparedSchema:
+    """Read a schema text once: SchemaError (one line) when it holds no table the kit can use.
+
+    Cached: the app, the CLI and evaluation ask about the same few schemas again and again.
+    """
+    if "\x00" in text:
+        raise SchemaError("the schema contains NUL bytes; paste SQL text")
+    try:
+        ddl, context = split_ddl(text, dialect)
+    except RecursionError as e:
+        raise SchemaError("the schema is nested too deeply to read") from e
+    if not ddl.strip():
+        raise SchemaError("the schema has no CREATE TABLE statement")
+    first_error = None
+    for read in dict.fromkeys((dialect, *READ_DIALECTS)):
+        try:
+            statements = _parse_ddl(ddl, read)
+        except SchemaError as e:
+            first_error = first_error or e
+            continue
+        tables = [t for s in statements if isinstance(s, exp.Create) for t in [_table_from_create(s)] if t]
+        if tables:
+            return PreparedSchema(text, _sqlite_ddl(statements, tables, ddl), context, Schema(tables), read)
+    raise first_error or SchemaError("the schema has no CREATE TABLE statement with columns")

@@ -20,7 +20,7 @@ from nl2sql.backends import NAMES as BACKENDS, Backend, BackendUnavailable, open
 from nl2sql.models import ModelSpecError, shipped_model
 from nl2sql.pipeline import DEFAULT_CANDIDATES, DEFAULT_CONSTRAIN
 from nl2sql.sandbox import read_schema
-from nl2sql.schema import SchemaError
+from nl2sql.schema import SchemaError, prepare_schema
 from nl2sql.sql import SqlError, Unknown, ground, pretty, transpile, validate
 
 
@@ -57,7 +57,6 @@ class ServiceConfig:
     max_sql_chars: int = 10_000
     max_upload_mb: int = 20
     max_new_tokens: int = 160
-    port: int = 7860
     concurrency: int = 1  # model calls at once (2 CPU cores: one at a time is fastest overall)
     queue_size: int = 64
 
@@ -76,7 +75,7 @@ class ServiceConfig:
                    max_sql_chars=_int_env(env, "MAX_SQL_CHARS", 10_000),
                    max_upload_mb=_int_env(env, "MAX_UPLOAD_MB", 20),
                    max_new_tokens=_int_env(env, "MAX_NEW_TOKENS", 160),
-                   port=_int_env(env, "PORT", 7860), concurrency=_int_env(env, "CONCURRENCY", 1),
+                   concurrency=_int_env(env, "CONCURRENCY", 1),
                    queue_size=_int_env(env, "QUEUE_SIZE", 64))
 
 
@@ -227,7 +226,7 @@ def validation_report(sql: str, dialect: str, target: str, schema: str | None) -
     unknown = []
     if v.ok and schema:
         try:
-            unknown = ground(sql, schema, dialect)
+            unknown = ground(sql, prepare_schema(schema).parsed, dialect)
         except SchemaError as e:
             raise InputError(f"The schema does not parse: {e}") from e
     return ValidationReport(v.ok, v.errors, pretty(sql, dialect) if v.ok else sql, out, terr, unknown)

@@ -80,9 +80,29 @@ def statement_end(text: str) -> int | None:
     return None
 
 
-def is_query(sql: str) -> bool:
-    """Whether a statement only reads (SELECT, WITH, VALUES), so it can run on a read-only database."""
-    return sql.lstrip().upper().startswith(_QUERY_HEADS)
+_WRITE_HEADS = ("INSERT", "UPDATE", "DELETE", "DROP", "CREATE", "ALTER", "REPLACE", "TRUNCATE", "MERGE")
+
+
+def _reads_only(sql: str, dialect: str) -> bool | None:
+    """True/False when `sql` parses (every statement a query, VALUES or PRAGMA), None when it does not."""
+    try:
+        trees = [t for t in sqlglot.parse(sql, read=dialect) if t is not None]
+    except (ParseError, TokenError, ValueError, RecursionError):
+        return None
+    return bool(trees) and all(isinstance(t, (exp.Query, exp.Values, exp.Pragma)) for t in trees)
+
+
+def is_query(sql: str, dialect: str = "sqlite") -> bool:
+    """Whether every statement only reads, so it can run on a read-only database (`WITH ... DELETE`
+    does not). Unparsable text is judged by its first word."""
+    reads = _reads_only(sql, dialect)
+    return sql.lstrip().upper().startswith(_QUERY_HEADS) if reads is None else reads
+
+
+def changes_data(sql: str, dialect: str = "sqlite") -> bool:
+    """Whether a statement changes data or schema (INSERT, UPDATE, DELETE, DROP, CREATE, ...)."""
+    reads = _reads_only(sql, dialect)
+    return sql.lstrip().upper().startswith(_WRITE_HEADS) if reads is None else not reads
 
 
 def statement_complete(text: str) -> bool:
@@ -249,4 +269,4 @@ def ground(sql: str, schema: Schema | str, dialect: str = "sqlite") -> list[Unkn
 
 
 __all__ = ["DIALECTS", "SqlError", "Validation", "Unknown", "SchemaError", "statement_end", "statement_complete", "extract",
-           "validate", "pretty", "transpile", "ground"]
+           "validate", "pretty", "transpile", "ground", "is_query", "changes_data"]

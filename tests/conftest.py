@@ -64,3 +64,45 @@ def tiny(tiny_model_dir):
 @pytest.fixture(scope="session")
 def company_schema() -> str:
     return (EXAMPLES / "company.sql").read_text()
+
+
+def scripted(answers: list[str], tokenizer=None):
+    """A fake model in the style of simonw/llm's mock model: a Backend whose generations take the queued
+    `answers` in order, streamed a character at a time; every call is recorded in `.calls` (prompt,
+    sampling seed or None for greedy, whether schema names constrained it)."""
+    from dataclasses import dataclass
+
+    from nl2sql.backends import Backend, drive
+
+    @dataclass(frozen=True)
+    class Call:
+        prompt: str
+        seed: int | None  # None: greedy
+        constrained: bool
+
+    class Scripted(Backend):
+        kind = "scripted"
+
+        def __init__(self):
+            super().__init__("scripted", "scripted", tokenizer, "text")
+            self.queue, self.calls = list(answers), []
+
+        def stream(self, prompt, max_new_tokens=160, sampling=None, names=None):
+            self.calls.append(Call(prompt, sampling.seed if sampling else None, names is not None))
+            assert self.queue, f"no answer queued for call {len(self.calls)}"
+            text = self.queue.pop(0)
+            return drive(iter([text[:i] for i in range(1, len(text) + 1)]), len(prompt.split()), max_new_tokens,
+                         self.kind)
+
+        @property
+        def seeds(self) -> list[int | None]:
+            return [c.seed for c in self.calls]
+
+    return Scripted()
+
+
+@pytest.fixture(scope="session")
+def tiny_backend(tiny):
+    from nl2sql.backends import TransformersBackend
+
+    return TransformersBackend(tiny)

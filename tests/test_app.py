@@ -7,80 +7,84 @@ import gradio as gr
 import pytest
 
 import app
-from nl2sql.service import InputError, ModelPool, ServiceConfig, check_text, load_upload
+from nl2sql.service import InputError, ServiceConfig, check_text, load_upload
 from tests.conftest import EXAMPLES
 
 SCHEMA = (EXAMPLES / "company.sql").read_text()
 
 
 @pytest.fixture
-def tiny_app(tiny_model_dir, monkeypatch):
+def tiny_app(tiny_model_dir):
     config = ServiceConfig(base_model=str(tiny_model_dir), ft_model=str(tiny_model_dir), max_new_tokens=6,
                            max_question_chars=200, backend="transformers")
-    monkeypatch.setattr(app, "CONFIG", config)
-    monkeypatch.setattr(app, "POOL", ModelPool(config))
-    return config
+    return app.App(config)
 
 
 def test_generate_streams_then_reports(tiny_app):
-    events = list(app.generate_sql("How many employees?", SCHEMA, "sqlite"))
+    events = list(tiny_app.generate_sql("How many employees?", SCHEMA, "sqlite"))
     assert len(events) >= 2 and events[0][1] == "⏳ writing…"
     sql, verdict = events[-1]
-    assert ("valid sqlite" in verdict or "invalid SQL" in verdict) and "tokens/s" in verdict
+    # The random tiny model writes whatever it writes: the verdict must match what its SQL really is.
+    from nl2sql.sql import validate
+
+    expected = "✅" if validate(sql).ok else "❌ **invalid SQL**"
+    assert verdict.startswith(expected) and "tokens/s" in verdict and "· transformers ·" in verdict
 
 
 @pytest.mark.parametrize("question,message", [("", "Please enter a question"), ("x" * 201, "limit is 200"),
                                               ("bad\x00bytes", "binary")])
 def test_generate_rejects_bad_questions(tiny_app, question, message):
     with pytest.raises(gr.Error, match=message):
-        list(app.generate_sql(question, SCHEMA, "sqlite"))
+        list(tiny_app.generate_sql(question, SCHEMA, "sqlite"))
 
 
 def test_generate_rejects_bad_schema(tiny_app):
-    with pytest.raises(gr.Error, match="schema does not parse"):
-        list(app.generate_sql("How many?", "CREATE TABLE (", "sqlite"))
+    with pytest.raises(gr.Error, match="Schema error: schema does not parse"):
+        list(tiny_app.generate_sql("How many?", "CREATE TABLE (", "sqlite"))
 
 
 def test_run_sql_on_schema_and_dialects(tiny_app):
-    df, status = app.run_sql("SELECT name FROM employees ORDER BY salary DESC LIMIT 2", "sqlite", SCHEMA)
-    assert list(df["name"]) == ["Ada", "Linus"] and "2 rows" in status
-    df, _ = app.run_sql("SELECT TOP 1 name FROM employees ORDER BY salary DESC", "tsql", SCHEMA)
+    df, status = tiny_app.run_sql("SELECT name FROM employees ORDER BY salary DESC LIMIT 2", "sqlite", SCHEMA)
+    assert list(df["name"]) == ["Ada", "Linus"] and status.startswith("2 rows in ")
+    df, _ = tiny_app.run_sql("SELECT TOP 1 name FROM employees ORDER BY salary DESC", "tsql", SCHEMA)
     assert list(df["name"]) == ["Ada"]
 
 
 @pytest.mark.parametrize("sql,message", [
     ("ATTACH DATABASE '/tmp/evil.db' AS e", "refused: ATTACH"),
-    ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT MAX(x) FROM c", "limit"),
-    ("DROP TABLE employees", "ok"),  # only the private in-memory copy
+    ("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT MAX(x) FROM c", "s limit"),
+    ("DROP TABLE employees", "done on a private copy: nothing was saved"),
+    ("DELETE FROM employees", "5 rows changed on a private copy: nothing was saved"),
+    ("SELECT printf('%.*c', 300000000, 'x')", "refused: printf() width or precision over 1,000,000"),
+    ("SELECT length(randomblob(1000000000))", "refused: a value would be larger than 1,000,000 bytes"),
 ])
 def test_run_sql_is_sandboxed(tiny_app, sql, message):
-    df, status = app.run_sql(sql, "sqlite", SCHEMA)
-    assert message in status or (message == "ok" and status.endswith("ms"))
+    df, status = tiny_app.run_sql(sql, "sqlite", SCHEMA)
+    assert message in status
+    assert list(df.columns) == [""] and df.empty  # no phantom table: an empty one
 
 
 def test_run_sql_needs_data(tiny_app):
     with pytest.raises(gr.Error, match="Add a schema"):
-        app.run_sql("SELECT 1", "sqlite", "")
+        tiny_app.run_sql("SELECT 1", "sqlite", "")
 
 
 def test_validate_sql_report(tiny_app):
-    report, pretty, out = app.validate_sql("select e.nme from employees e limit 3", "sqlite", "tsql", SCHEMA)
+    report, pretty, out = tiny_app.validate_sql("select e.nme from employees e limit 3", "sqlite", "tsql", SCHEMA)
     assert "valid sqlite" in report and "did you mean employees.name" in report
     assert pretty.startswith("SELECT") and "TOP 3" in out
-    report, _, out = app.validate_sql("SELECT FROM WHERE", "sqlite", "postgres", "")
+    report, _, out = tiny_app.validate_sql("SELECT FROM WHERE", "sqlite", "postgres", "")
     assert "invalid" in report and "line 1" in report and out == ""
 
 
 def test_compare_both_sides(tiny_app):
-    outs = app.compare("How many employees?", SCHEMA, "sqlite")
+    outs = tiny_app.compare("How many employees?", SCHEMA, "sqlite")
     assert len(outs) == 8 and outs[0].startswith("**model") and outs[4].startswith("**model")
 
 
-def test_compare_without_fine_tuned_model_says_how_to_train(tiny_model_dir, monkeypatch):
+def test_compare_without_fine_tuned_model_says_how_to_train(tiny_model_dir):
     config = ServiceConfig(base_model=str(tiny_model_dir), ft_model=None, max_new_tokens=4, backend="transformers")
-    monkeypatch.setattr(app, "CONFIG", config)
-    monkeypatch.setattr(app, "POOL", ModelPool(config))
-    outs = app.compare("How many employees?", SCHEMA, "sqlite")
+    outs = app.App(config).compare("How many employees?", SCHEMA, "sqlite")
     assert "No fine-tuned model is configured" in outs[4] and "training.train" in outs[4]
 
 
@@ -88,25 +92,26 @@ def test_unexpected_errors_hide_the_stack_trace(tiny_app, monkeypatch):
     def boom(*a, **k):
         raise KeyError("internal detail")
 
-    monkeypatch.setattr(app, "validation_report", boom)
+    monkeypatch.setattr(app, "validation_report", boom)  # stands for any internal fault
     with pytest.raises(gr.Error) as e:
-        app.validate_sql("SELECT 1", "sqlite", "postgres", "")
+        tiny_app.validate_sql("SELECT 1", "sqlite", "postgres", "")
     assert "KeyError" in str(e.value) and "internal detail" not in str(e.value)
 
 
 def test_upload_sqlite_and_csv(tmp_path, tiny_app):
     db = tmp_path / "mine.db"
     sqlite3.connect(db).executescript("CREATE TABLE pets (id INT, name TEXT); INSERT INTO pets VALUES (1, 'Rex');")
-    schema, db_path, msg = app.use_upload([str(db)])
+    schema, db_path, msg = tiny_app.use_upload([str(db)])
     assert "CREATE TABLE pets" in schema and "pets" in msg
-    df, _ = app.run_sql("SELECT name FROM pets", "sqlite", schema, db_path)
+    df, _ = tiny_app.run_sql("SELECT name FROM pets", "sqlite", schema, db_path)
     assert list(df["name"]) == ["Rex"]
-    _, status = app.run_sql("DELETE FROM pets", "sqlite", schema, db_path)
-    assert "read-only" in status
+    _, status = tiny_app.run_sql("DELETE FROM pets", "sqlite", schema, db_path)
+    assert status.startswith("1 row changed on a private copy: nothing was saved")
+    assert sqlite3.connect(db_path).execute("SELECT COUNT(*) FROM pets").fetchone() == (1,)
     (tmp_path / "sales data.csv").write_text("region,amount\nnorth,10\nsouth,2.5\nnorth,\n")
-    schema, db_path, _ = app.use_upload([str(tmp_path / "sales data.csv")])
+    schema, db_path, _ = tiny_app.use_upload([str(tmp_path / "sales data.csv")])
     assert 'CREATE TABLE "sales_data" ("region" TEXT, "amount" REAL)' in schema
-    df, _ = app.run_sql("SELECT region, SUM(amount) AS total FROM sales_data GROUP BY region ORDER BY region", "sqlite",
+    df, _ = tiny_app.run_sql("SELECT region, SUM(amount) AS total FROM sales_data GROUP BY region ORDER BY region", "sqlite",
                         schema, db_path)
     assert df.values.tolist() == [["north", 10.0], ["south", 2.5]]
 
@@ -126,10 +131,10 @@ def test_upload_size_cap(tmp_path):
 
 
 def test_config_from_env():
-    c = ServiceConfig.from_env({"BASE_MODEL": "a/b", "FT_MODEL": "", "MAX_QUESTION_CHARS": "42", "PORT": "9000"})
-    assert (c.base_model, c.ft_model, c.max_question_chars, c.port) == ("a/b", None, 42, 9000)
-    with pytest.raises(ValueError, match="PORT must be an integer"):
-        ServiceConfig.from_env({"PORT": "eighty"})
+    c = ServiceConfig.from_env({"BASE_MODEL": "a/b", "FT_MODEL": "", "MAX_QUESTION_CHARS": "42"})
+    assert (c.base_model, c.ft_model, c.max_question_chars) == ("a/b", None, 42)
+    with pytest.raises(ValueError, match="MAX_SCHEMA_CHARS must be an integer"):
+        ServiceConfig.from_env({"MAX_SCHEMA_CHARS": "lots"})
     assert check_text("  hi ", "question", 10) == "hi"
     assert c.backend == "auto" and ServiceConfig.from_env({"BACKEND": "llama.cpp"}).backend == "llama.cpp"
     with pytest.raises(ValueError, match="BACKEND must be one of auto, transformers, llama.cpp, remote"):
@@ -147,29 +152,28 @@ def test_the_page_and_the_badge_say_which_backend_answered(tiny_app, monkeypatch
 
     # Each CPU kind's flags injected: the page shows what detection chose, whatever CPU runs the test.
     monkeypatch.setattr(models, "cpu_flags", lambda: frozenset(flags))
-    app.POOL.get("base")
-    assert f"(loaded; transformers, {precision}, cpu)" in app.POOL.status()
-    *_, (sql, verdict) = app.generate_sql("How many employees?", SCHEMA, "sqlite")
+    tiny_app.pool.get("base")
+    assert f"(loaded; transformers, {precision}, cpu)" in tiny_app.pool.status()
+    *_, (sql, verdict) = tiny_app.generate_sql("How many employees?", SCHEMA, "sqlite")
     assert " · transformers · " in verdict
 
 
 def test_an_unreachable_remote_backend_is_a_clear_message(tiny_model_dir, monkeypatch):
     config = ServiceConfig(base_model=str(tiny_model_dir), ft_model=None, backend="remote")
-    monkeypatch.setattr(app, "CONFIG", config)
-    monkeypatch.setattr(app, "POOL", ModelPool(config))
     monkeypatch.delenv("NL2SQL_REMOTE_URL", raising=False)
     with pytest.raises(gr.Error, match="needs a server URL"):
-        list(app.generate_sql("How many employees?", SCHEMA, "sqlite"))
+        list(app.App(config).generate_sql("How many employees?", SCHEMA, "sqlite"))
 
 
 @pytest.fixture
 def live(tiny_app):
-    app.demo.queue(max_size=64, default_concurrency_limit=8)
-    _, url, _ = app.demo.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True)
+    page = app.build(tiny_app)
+    page.queue(max_size=64, default_concurrency_limit=8)
+    _, url, _ = page.launch(server_name="127.0.0.1", server_port=None, prevent_thread_lock=True, quiet=True)
     from gradio_client import Client
 
     yield Client(url, verbose=False)
-    app.demo.close()
+    page.close()
 
 
 def test_api_through_gradio_client(live):
@@ -180,7 +184,7 @@ def test_api_through_gradio_client(live):
     report, _, out = live.predict("SELECT a FROM t LIMIT 1", "sqlite", "tsql", "", api_name="/validate_sql")
     assert "valid sqlite" in report and "TOP 1" in out
     result, status = live.predict("SELECT COUNT(*) AS n FROM employees", "sqlite", SCHEMA, None, api_name="/run_sql")
-    assert result["data"] == [[5]] and "1 rows" in status
+    assert result["data"] == [[5]] and status.startswith("1 row in ")
     outs = live.predict("How many employees?", SCHEMA, "sqlite", None, api_name="/compare")
     assert len(outs) == 8
     with pytest.raises(Exception, match="Please enter a question"):
@@ -198,3 +202,60 @@ def test_twenty_concurrent_requests_all_answered(live):
     with ThreadPoolExecutor(max_workers=20) as pool:
         results = list(pool.map(ask, range(20)))
     assert len(results) == 20 and all("tokens/s" in verdict for _, verdict in results)
+
+
+def test_long_values_are_cut_with_a_marker_and_the_response_is_capped(tiny_app):
+    df, status = tiny_app.run_sql("SELECT printf('%.*c', 900000, 'x') AS v", "sqlite", SCHEMA)
+    assert df["v"][0].startswith("x" * 200 + "… [900,000 chars, cut]")
+    many = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT printf('%.*c', 500000, 'x') FROM c"
+    df, status = tiny_app.run_sql(many, "sqlite", SCHEMA)
+    assert len(df) == 4 and "showing the first 2,000,000 bytes (NL2SQL_MAX_RESULT_BYTES)" in status
+
+
+def _verdict(tiny_app, question, schema, *answers):
+    from dataclasses import replace
+
+    from tests.conftest import scripted
+
+    # The scripted model streams a character per token: room for its whole answer.
+    ui = app.App(replace(tiny_app.config, max_new_tokens=400), loader=lambda spec: scripted(list(answers)))
+    return list(ui.generate_sql(question, schema, "sqlite"))[-1]
+
+
+@pytest.mark.parametrize("sql,expected", [
+    ("SELECT name FROM departments ORDER BY AVG(id) DESC LIMIT 1;", "❌ **valid sqlite, but it fails when run**: "),
+    ("SELECT name FROM employees WHERE salary > 90000;", "✅ **runs** (sqlite): 2 rows in "),
+    ("DROP TABLE employees;", "✅ **runs** (sqlite): done on a private copy: nothing was saved"),
+])
+def test_generated_sql_is_run_at_once_when_there_are_rows(tiny_app, sql, expected):
+    _, verdict = _verdict(tiny_app, "q", SCHEMA, sql)
+    assert verdict.startswith(expected)
+    assert ("changes data: runs only on a private copy" in verdict) == sql.startswith("DROP")
+
+
+def test_without_rows_the_verdict_says_it_was_not_run(tiny_app):
+    ddl = SCHEMA.split("INSERT")[0]
+    _, verdict = _verdict(tiny_app, "q", ddl, "SELECT name FROM employees;")
+    assert verdict.startswith("✅ **valid sqlite** (not run: no rows to run it on)")
+
+
+def test_the_verdict_says_why_an_answer_stopped_early(tiny_app):
+    runaway = "SELECT id FROM employees WHERE id IN (" + "SELECT id FROM employees WHERE id IN (" * 8
+    _, verdict = _verdict(tiny_app, "q", SCHEMA, runaway, runaway)  # steered, then free: both run away
+    assert "stopped early: the model began repeating itself" in verdict
+
+
+@pytest.mark.parametrize("flags,env,expected", [
+    ((None, None), {}, ("0.0.0.0", 7860)),
+    ((None, None), {"PORT": "8000", "HOST": "127.0.0.1"}, ("127.0.0.1", 8000)),
+    ((None, None), {"PORT": "8000", "GRADIO_SERVER_PORT": "9000", "GRADIO_SERVER_NAME": "::1", "HOST": "x"},
+     ("::1", 9000)),
+    (("10.0.0.1", 7000), {"GRADIO_SERVER_PORT": "9000", "GRADIO_SERVER_NAME": "::1"}, ("10.0.0.1", 7000)),
+])
+def test_listen_address_precedence(flags, env, expected):
+    assert app.listen_address(*flags, env=env) == expected
+
+
+def test_a_bad_port_is_a_clear_error():
+    with pytest.raises(ValueError, match="the port must be a number, got 'eighty'"):
+        app.listen_address(None, None, env={"PORT": "eighty"})

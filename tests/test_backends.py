@@ -13,7 +13,7 @@ from nl2sql.backends import BackendUnavailable, TransformersBackend, drive, open
 from nl2sql.backends.remote import RemoteBackend
 from nl2sql.export import ExportError, export, main as export_main, write_gguf
 from nl2sql.models import load
-from nl2sql.pipeline import answer
+from nl2sql.pipeline import Decoding, Request, answer
 from tests.completions_server import CompletionsServer
 from tests.conftest import EXAMPLES
 
@@ -50,9 +50,30 @@ def test_drive_stops_at_the_end_of_the_statement():
 
 def test_drive_caps_new_tokens_and_survives_an_empty_stream():
     events = list(drive(iter(["a", "ab", "abc", "abcd"]), 1, 2, "x"))
-    assert events[-1].text == "ab" and events[-1].new_tokens == 2
+    assert events[-1].text == "ab" and events[-1].new_tokens == 2 and events[-1].stop == "limit"
     [only] = list(drive(iter([]), 1, 5, "x"))
     assert only.done and only.text == "" and only.new_tokens == 0 and only.first_token_s is None
+    assert only.stop == "eos"
+
+
+def test_drive_stops_runaway_repetition_early():
+    nest = "SELECT id FROM t WHERE id IN (" * 30
+    words = nest.split(" ")
+    pieces = [" ".join(words[: i + 1]) for i in range(len(words))]
+    final = list(drive(iter(pieces), 1, 1000, "x"))[-1]
+    assert final.stop == "repetition" and final.new_tokens < 40  # not the 1,000-token cap
+
+
+@pytest.mark.parametrize("text,repeats", [
+    ("SELECT id FROM t WHERE id IN (" * 4, True),
+    ("SELECT id FROM t WHERE id IN (" * 3, False),
+    ("SELECT a FROM t WHERE x = 1 UNION SELECT a FROM t WHERE x = 2 UNION SELECT a FROM t WHERE x = 3", False),
+    ("SELECT CASE WHEN a = 1 THEN 'x' WHEN a = 2 THEN 'y' WHEN a = 3 THEN 'z' WHEN a = 4 THEN 'w' END FROM t", False),
+])
+def test_the_repetition_rule(text, repeats):
+    from nl2sql.backends.base import repeating
+
+    assert repeating(text) is repeats
 
 
 def test_unknown_backend_name():
@@ -187,7 +208,7 @@ def test_llamacpp_stops_at_the_statement_end(tiny_model_dir, cache, monkeypatch)
 
 def test_llamacpp_through_the_pipeline_and_a_too_long_prompt(tiny_model_dir, cache):
     fast = open_backend(str(tiny_model_dir), "llama.cpp", quant="q8_0")
-    ans = answer(fast, "How many employees are there?", SCHEMA, max_new_tokens=6)
+    ans = answer(fast, Request("How many employees are there?", SCHEMA), Decoding(max_new_tokens=6))
     assert ans.generation.backend == "llama.cpp" and ans.model_name == fast.name
     with pytest.raises(ValueError, match="context leaves room"):
         fast.generate("word " * 600, 8)  # the tiny model's context is 512

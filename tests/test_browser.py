@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import app
-from nl2sql.service import ModelPool, ServiceConfig
+from nl2sql.service import ServiceConfig
 
 pytestmark = pytest.mark.slow
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -20,15 +20,14 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
 
 
 @pytest.fixture
-def url(tiny_model_dir, monkeypatch):
+def url(tiny_model_dir):
     config = ServiceConfig(base_model=str(tiny_model_dir), ft_model=str(tiny_model_dir), max_new_tokens=8,
                            backend="transformers")
-    monkeypatch.setattr(app, "CONFIG", config)
-    monkeypatch.setattr(app, "POOL", ModelPool(config))
-    app.demo.queue()
-    _, local_url, _ = app.demo.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
+    page = app.build(app.App(config))
+    page.queue()
+    _, local_url, _ = page.launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
     yield local_url
-    app.demo.close()
+    page.close()
 
 
 def test_ask_a_question_in_the_browser(url):

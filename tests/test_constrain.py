@@ -1,15 +1,15 @@
 """Schema-constrained decoding: the pure check on partial SQL, the mask over next-token scores, and that
 the transformers and llama.cpp backends and the pipeline really apply it."""
 
-import importlib.util
 
 import numpy as np
 import pytest
 
 from nl2sql import constrain
-from nl2sql.backends import Backend, drive, open_backend
+from nl2sql.backends import Sampling, open_backend
 from nl2sql.constrain import Guide, Names, acceptable, names_or_none, sql_region
-from nl2sql.pipeline import answer
+from nl2sql.pipeline import Decoding, Request, answer
+from tests.conftest import scripted
 
 DDL = """CREATE TABLE stadium (Stadium_ID INT PRIMARY KEY, Location TEXT, Name TEXT, Capacity INT);
 CREATE TABLE singer (Singer_ID INT PRIMARY KEY, Name TEXT, Country TEXT, Age INT, Song_release_year TEXT);
@@ -130,8 +130,8 @@ def test_mask_leaves_prose_and_dead_ends_alone():
     s = _scores([0, 1])
     assert guide.mask("The answer is", s) is s
     stuck = Guide(NAMES, Pieces(), canonical=False, widen=2)
-    assert stuck.mask("SELECT Name FROM", _scores([0, 5, 2])) is not None
-    assert np.isfinite(stuck.mask("SELECT Name FROM", _scores([0, 5, 2]))).all()  # nothing in reach passes
+    s = _scores([0, 5, 2])
+    assert np.array_equal(stuck.mask("SELECT Name FROM", s), s)  # nothing in reach passes: left unconstrained
 
 
 def test_unfinished_words_must_start_names_as_the_tokenizer_spells_them(tiny_model_dir, company_schema):
@@ -175,61 +175,44 @@ def forced(monkeypatch):
     return seen
 
 
-def _backends(tiny_model_dir):
-    yield open_backend(str(tiny_model_dir), "transformers", dtype="float32", device="cpu")
-    if importlib.util.find_spec("llama_cpp"):
-        yield open_backend(str(tiny_model_dir), "llama.cpp", quant="f32")
+# llama-cpp-python is part of the install path (requirements.txt): both engines are required here.
+ENGINES = {"transformers": dict(dtype="float32", device="cpu"), "llama.cpp": dict(quant="f32")}
 
 
-def test_backends_apply_the_guide_greedy_and_sampled(tiny_model_dir, forced, tmp_path, monkeypatch, company_schema):
+@pytest.mark.parametrize("engine", list(ENGINES))
+def test_backends_apply_the_guide_greedy_and_sampled(engine, tiny_model_dir, forced, tmp_path, monkeypatch,
+                                                     company_schema):
     monkeypatch.setenv("NL2SQL_CACHE", str(tmp_path / "cache"))
-    from nl2sql.generate import Sampling
-
-    kinds = []
-    for lm in _backends(tiny_model_dir):
-        kinds.append(lm.kind)
-        names = Names.of(company_schema)
-        assert lm.generate("q", 40, names=names).text == FORCED
-        assert lm.generate("q", 40, Sampling(seed=3), names=names).text == FORCED
-        assert [g.text for g in lm.generate_batch(["q", "r"], 40, names=[names, names])] == [FORCED, FORCED]
-        assert lm.generate("q", 40).text != FORCED  # no names: the random model writes its own
-        ans = answer(lm, "How many employees?", company_schema, max_new_tokens=40)
-        assert ans.constrained and ans.model_sql == "SELECT name FROM employees"
-        assert not answer(lm, "How many employees?", company_schema, max_new_tokens=4, constrain=False).constrained
-        assert not answer(lm, "How many employees?", max_new_tokens=4).constrained  # no schema, nothing to keep to
+    lm = open_backend(str(tiny_model_dir), engine, **ENGINES[engine])
+    assert lm.kind == engine
+    names = Names.of(company_schema)
+    assert lm.generate("q", 40, names=names).text == FORCED
+    assert lm.generate("q", 40, Sampling(seed=3), names=names).text == FORCED
+    assert [g.text for g in lm.generate_batch(["q", "r"], 40, names=[names, names])] == [FORCED, FORCED]
+    assert lm.generate("q", 40).text != FORCED  # no names: the random model writes its own
+    ans = answer(lm, Request("How many employees?", company_schema), Decoding(max_new_tokens=40))
+    assert ans.constrained and ans.model_sql == "SELECT name FROM employees"
+    free = Decoding(max_new_tokens=4, constrain=False)
+    assert not answer(lm, Request("How many employees?", company_schema), free).constrained
+    assert not answer(lm, Request("How many employees?"), Decoding(max_new_tokens=4)).constrained  # no schema
     assert forced[0] == "" and "SELECT name FROM" in forced  # shown the growing answer, not the prompt
-    assert kinds[0] == "transformers"
 
 
-class TwoMinds(Backend):
-    """Writes `steered` when given names to keep to, `free` otherwise."""
-
-    kind = "two-minds"
-
-    def __init__(self, steered: str, free: str):
-        super().__init__("two-minds", "two-minds", None, "text")
-        self.steered, self.free, self.calls = steered, free, []
-
-    def stream(self, prompt, max_new_tokens=32, sampling=None, names=None):
-        self.calls.append(names is not None)
-        text = self.steered if names is not None else self.free
-        return drive(iter([text[:i] for i in range(1, len(text) + 1)]), 3, 1000, self.kind)
+def _constrained_calls(lm) -> list[bool]:
+    return [c.constrained for c in lm.calls]
 
 
-@pytest.fixture
-def plain_prompt(monkeypatch):
-    monkeypatch.setattr("nl2sql.pipeline._prompt", lambda lm, req: req.question)
-
-
-def test_an_unparsable_constrained_answer_gives_way_to_the_free_one(plain_prompt, company_schema):
-    lm = TwoMinds("SELECT name FROM employees WHERE WITH;", "SELECT nickname FROM employees;")
-    a = answer(lm, "q", company_schema)
-    assert a.model_sql == "SELECT nickname FROM employees" and not a.constrained and lm.calls == [True, False]
-    lm = TwoMinds("SELECT name FROM employees;", "SELECT nickname FROM employees;")
-    a = answer(lm, "q", company_schema)
-    assert a.model_sql == "SELECT name FROM employees" and a.constrained and lm.calls == [True]  # parses: kept
-    lm = TwoMinds("SELECT name FROM employees WHERE WITH;", "SELEC nickname FRM employees;")
-    a = answer(lm, "q", company_schema)
-    assert a.constrained and not a.validation.ok and lm.calls == [True, False]  # neither parses: constrained stays
-    lm = TwoMinds("Here is how to count them.", "Here is how to count them.")
-    assert not answer(lm, "q", company_schema).validation.ok and lm.calls == [True]  # prose: no retry
+def test_an_unparsable_constrained_answer_gives_way_to_the_free_one(company_schema):
+    # Queued: what the model writes when steered, then (if asked again) what it writes free.
+    lm = scripted(["SELECT name FROM employees WHERE WITH;", "SELECT nickname FROM employees;"])
+    a = answer(lm, Request("q", company_schema))
+    assert a.model_sql == "SELECT nickname FROM employees" and not a.constrained
+    assert _constrained_calls(lm) == [True, False]
+    lm = scripted(["SELECT name FROM employees;", "SELECT nickname FROM employees;"])
+    a = answer(lm, Request("q", company_schema))
+    assert a.model_sql == "SELECT name FROM employees" and a.constrained and _constrained_calls(lm) == [True]
+    lm = scripted(["SELECT name FROM employees WHERE WITH;", "SELEC nickname FRM employees;"])
+    a = answer(lm, Request("q", company_schema))
+    assert a.constrained and not a.validation.ok and _constrained_calls(lm) == [True, False]  # neither parses
+    lm = scripted(["Here is how to count them.", "Here is how to count them."])
+    assert not answer(lm, Request("q", company_schema)).validation.ok and _constrained_calls(lm) == [True]

@@ -4,9 +4,9 @@ import sqlite3
 import pytest
 
 from eval import evaluate
-from eval.evaluate import execute, main, score
-from nl2sql.generate import Generation
-from nl2sql.pipeline import Request, finish
+from eval.evaluate import gold_results, main, request, score
+from nl2sql.pipeline import answer
+from tests.conftest import scripted
 from tests.fake_openai import FakeOpenAI, completion
 
 DDL = "CREATE TABLE singer (id INT PRIMARY KEY, name TEXT, age INT, country TEXT);"
@@ -29,34 +29,43 @@ def dataset(tmp_path):
     return path
 
 
-def _answer(tiny, sql, schema=DDL):
-    return finish(tiny, Request("q", schema), Generation(sql, sql, 10, 5, 0.1))
-
-
 def _row(dataset, i=1):
     from nl2sql.data import load_file
 
     return load_file(dataset)[i]
 
 
-def test_score_correct_prediction(tiny, dataset):
+def _scored(dataset, model_text):
+    """The row's Answer as the pipeline makes it (grounded and run on the row's database), then scored."""
     row = _row(dataset)
-    r = score(_answer(tiny, "SELECT name FROM singer WHERE country = 'France'"), row, "m",
-              [execute(g, row) for g in [row["sql"]]], 0.1)
+    ans = answer(scripted([model_text]), request(row))
+    return score(ans, row, "m", gold_results(row), 0.1)
+
+
+def test_score_correct_prediction(dataset):
+    r = _scored(dataset, "SELECT name FROM singer WHERE country = 'France';")
     assert r.parses and r.grounded and r.executes and r.execution_match and r.exact_match
 
 
-def test_score_wrong_and_ungrounded(tiny, dataset):
-    row = _row(dataset)
-    r = score(_answer(tiny, "SELECT nam FROM singer"), row, "m", [execute(row["sql"], row)], 0.1)
+def test_score_wrong_and_ungrounded(dataset):
+    r = _scored(dataset, "SELECT nam FROM singer;")
     assert r.parses and r.grounded is False and r.executes is False and r.execution_match is False
     assert "no such column" in r.error
 
 
-def test_score_unparsable(tiny, dataset):
-    row = _row(dataset)
-    r = score(_answer(tiny, ""), row, "m", [execute(row["sql"], row)], 0.1)
+def test_score_unparsable(dataset):
+    r = _scored(dataset, "I cannot answer that.")
     assert not r.parses and r.execution_match is False and r.error
+
+
+def test_scoring_does_not_run_the_prediction_again(dataset, monkeypatch):
+    from nl2sql import pipeline
+
+    row = _row(dataset)
+    ans = answer(scripted(["SELECT name FROM singer WHERE country = 'France';"]), request(row))
+    runs = []
+    monkeypatch.setattr(pipeline, "run_sandbox", lambda *a, **k: runs.append(a) or None)
+    assert score(ans, row, "m", [ans.result], 0.1).execution_match and runs == []
 
 
 def test_end_to_end_and_resume(tiny_model_dir, dataset, tmp_path, monkeypatch):

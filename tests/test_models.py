@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from nl2sql import models
-from nl2sql.generate import StatementEnd, generate, generate_batch, stream
+from nl2sql.generate import StopRule, generate, generate_batch, stream
 from nl2sql.models import ModelSpecError, load, resolve
 
 
@@ -82,8 +82,9 @@ def test_statement_end_criterion_stops_per_row(tiny):
     width = max(map(len, rows))
     ids = torch.tensor([[tok.pad_token_id] * (width - len(r)) + r for r in rows])
     prompt_len = width - len(tok(" SELECT 1;", add_special_tokens=False)["input_ids"]) + 1
-    done = StatementEnd(tok, prompt_len)(ids, None)
+    done = StopRule(tok, prompt_len, max_new_tokens=50)(ids, None)
     assert done.tolist() == [True, False]
+    assert StopRule(tok, prompt_len, max_new_tokens=1)(ids, None).tolist() == [True, True]  # the cap
 
 
 def test_lora_adapter_loads_on_its_base(tiny_model_dir, tmp_path):

@@ -61,8 +61,9 @@ def test_cpu_smoke_recipe_trains_the_packaged_base(tmp_path):
     """The cpu-smoke recipe end to end on the real base: loss logged, checkpoint saved, loads, answers."""
     import json
 
+    from nl2sql.backends import TransformersBackend
     from nl2sql.models import load
-    from nl2sql.pipeline import answer
+    from nl2sql.pipeline import Request, answer
     from training.train import main
 
     out = tmp_path / "smoke"
@@ -70,17 +71,18 @@ def test_cpu_smoke_recipe_trains_the_packaged_base(tmp_path):
                  "--eval_steps", "2", "--save_steps", "4"]) == 0
     history = json.loads((out / "log_history.json").read_text())
     assert any("eval_loss" in h for h in history) and (out / "loss.png").stat().st_size > 0
-    lm = load(str(out))
-    a = answer(lm, "How many employees are there?", "CREATE TABLE employees(id INT, name TEXT)")
+    lm = TransformersBackend(load(str(out)))
+    a = answer(lm, Request("How many employees are there?", "CREATE TABLE employees(id INT, name TEXT)"))
     assert a.generation.new_tokens > 0 and "fine-tuned packaged" in lm.name
 
 
 def test_shipped_adapter_is_the_default_and_writes_runnable_sql():
+    from nl2sql.backends import TransformersBackend
     from nl2sql.models import default_model, load, shipped_model
     from nl2sql.pipeline import Request, answer_batch
 
     assert shipped_model() is not None and default_model() == shipped_model()
-    lm = load(default_model())
+    lm = TransformersBackend(load(default_model()))
     assert "LoRA on SmolLM2-135M-Instruct" in lm.name
     schema = (EXAMPLES / "company.sql").read_text()
     questions = ["How many employees are there?", "What is the highest salary?", "List the names of all departments."]
@@ -97,7 +99,7 @@ def test_llamacpp_gives_the_same_sql_as_transformers_fp32(which):
 
     from nl2sql.backends import TransformersBackend, open_backend
     from nl2sql.models import load, shipped_model
-    from nl2sql.pipeline import Request, answer_batch
+    from nl2sql.pipeline import Decoding, Request, answer_batch
 
     spec = "packaged" if which == "packaged" else shipped_model()
     fast = open_backend(spec, "llama.cpp")
@@ -105,8 +107,8 @@ def test_llamacpp_gives_the_same_sql_as_transformers_fp32(which):
     schema = (EXAMPLES / "company.sql").read_text()
     reqs = [Request(q, schema) for q in ("How many employees are there?", "What is the highest salary?",
                                          "List the names of all departments.", "Who earns the most?")]
-    got = [a.model_sql for a in answer_batch(fast, reqs, max_new_tokens=48)]
-    want = [a.model_sql for a in answer_batch(ref, reqs, max_new_tokens=48, batch_size=1)]
+    got = [a.model_sql for a in answer_batch(fast, reqs, Decoding(max_new_tokens=48))]
+    want = [a.model_sql for a in answer_batch(ref, reqs, Decoding(max_new_tokens=48, batch_size=1))]
     assert sum(g == w for g, w in zip(got, want)) >= 3, (got, want)
     assert fast.kind == "llama.cpp" and "GGUF" in fast.precision
 
@@ -124,13 +126,13 @@ def test_constrained_decoding_keeps_the_shipped_model_to_the_schema():
     """Questions on which the shipped model, left alone, names columns the tables lack."""
     from nl2sql.backends import open_backend
     from nl2sql.models import shipped_model
-    from nl2sql.pipeline import answer
+    from nl2sql.pipeline import Decoding, Request, answer
 
     fast = open_backend(shipped_model(), "llama.cpp")
     schema = (EXAMPLES / "company.sql").read_text()
     questions = ["What is the average salary per department name?", "Which department has the highest total salary?",
                  "List employees with their manager's name."]
-    free = [answer(fast, q, schema, constrain=False) for q in questions]
-    kept = [answer(fast, q, schema) for q in questions]
+    free = [answer(fast, Request(q, schema), Decoding(constrain=False)) for q in questions]
+    kept = [answer(fast, Request(q, schema)) for q in questions]
     assert sum(bool(a.unknown) for a in free) >= 2, [a.sql for a in free]
     assert all(a.constrained and a.validation.ok and not a.unknown for a in kept), [a.sql for a in kept]

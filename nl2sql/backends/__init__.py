@@ -17,14 +17,23 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from nl2sql.backends.base import Backend, BackendUnavailable, drive
-from nl2sql.backends.hf import TransformersBackend
+from nl2sql.backends.base import DEFAULT_MAX_NEW_TOKENS, Backend, BackendUnavailable, Generation, Sampling, drive
 
 log = logging.getLogger("nl2sql")
 NAMES = ("auto", "transformers", "llama.cpp", "remote")
 
 
+def __getattr__(name: str):
+    # The transformers engine imports torch: only when asked for, so remote and llama.cpp users need none.
+    if name == "TransformersBackend":
+        from nl2sql.backends.hf import TransformersBackend
+
+        return TransformersBackend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _transformers(spec: str, **opts) -> Backend:
+    from nl2sql.backends.hf import TransformersBackend
     from nl2sql.models import load
 
     return TransformersBackend(load(spec, dtype=opts.get("dtype"), device=opts.get("device")))
@@ -76,4 +85,5 @@ def open_backend(spec: str, backend: str = "auto", **opts) -> Backend:
     return _transformers(spec, **opts)
 
 
-__all__ = ["Backend", "BackendUnavailable", "NAMES", "TransformersBackend", "auto_choice", "drive", "open_backend"]
+__all__ = ["Backend", "BackendUnavailable", "DEFAULT_MAX_NEW_TOKENS", "Generation", "NAMES", "Sampling",
+           "TransformersBackend", "auto_choice", "drive", "open_backend"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from nl2sql import generate as gen
-from nl2sql.backends.base import Backend
+from nl2sql.backends.base import DEFAULT_MAX_NEW_TOKENS, Backend, Generation, Sampling
 from nl2sql.constrain import Names
 from nl2sql.models import LoadedModel
 
@@ -17,14 +17,14 @@ class TransformersBackend(Backend):
         super().__init__(lm.name, lm.spec, lm.tokenizer, f"{str(lm.dtype).replace('torch.', '')}, {lm.device}")
         self.lm = lm
 
-    def stream(self, prompt: str, max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS,
-               sampling: gen.Sampling | None = None, names: Names | None = None) -> Iterator[gen.Generation]:
+    def stream(self, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+               sampling: Sampling | None = None, names: Names | None = None) -> Iterator[Generation]:
         return gen.stream(self.lm, prompt, max_new_tokens, sampling, names)
 
-    def generate_batch(self, prompts: list[str], max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS,
-                       batch_size: int = 8, names: list[Names | None] | None = None) -> list[gen.Generation]:
+    def generate_batch(self, prompts: list[str], max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+                       batch_size: int = 8, names: list[Names | None] | None = None) -> list[Generation]:
         return gen.generate_batch(self.lm, prompts, max_new_tokens, batch_size, names)
 
-    def generate(self, prompt: str, max_new_tokens: int = gen.DEFAULT_MAX_NEW_TOKENS,
-                 sampling: gen.Sampling | None = None, names: Names | None = None) -> gen.Generation:
+    def generate(self, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
+                 sampling: Sampling | None = None, names: Names | None = None) -> Generation:
         return gen.generate(self.lm, prompt, max_new_tokens, sampling, names)

@@ -9,15 +9,16 @@ prefix (the system turn and schema of the previous prompt) is reused from the KV
 
 from __future__ import annotations
 
+import json
 import os
 import threading
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
 
-from nl2sql.backends.base import Backend, BackendUnavailable, drive
+from nl2sql.backends.base import DEFAULT_MAX_NEW_TOKENS, Backend, BackendUnavailable, Generation, Sampling, drive
 from nl2sql.constrain import Guide, Names
-from nl2sql.generate import DEFAULT_MAX_NEW_TOKENS, Generation, Sampling
+from nl2sql.export import DEFAULT_QUANT, GGUF_NAME, ExportError, cached_export
 
 DEFAULT_N_CTX = 8192  # SmolLM2's context; the KV cache costs ~23 KB per token in f16
 
@@ -37,6 +38,21 @@ def _trained_context(gguf: Path) -> int:
     return int(fields[f"{arch}.context_length"].contents())
 
 
+def default_quant() -> str:
+    """The GGUF type the llama.cpp backend loads unless told ($NL2SQL_GGUF_QUANT): F16, the faithful one."""
+    return os.environ.get("NL2SQL_GGUF_QUANT") or DEFAULT_QUANT
+
+
+def model_files(spec: str, quant: str) -> tuple[Path, Path, str]:
+    """(gguf file, tokenizer dir, display name) for `spec` at `quant`, exporting into the cache if need be."""
+    from nl2sql.models import PACKAGED, PACKAGED_NAME, packaged_checkpoint, packaged_gguf
+
+    if spec == PACKAGED and quant == "q4_1":  # the shipped Q4_1 file: the very weights transformers dequantizes
+        return packaged_gguf(), packaged_checkpoint(), PACKAGED_NAME.replace(", dequantized", "")
+    out = cached_export(spec, quant)
+    return out / GGUF_NAME, out, json.loads((out / "nl2sql_source.json").read_text())["name"]
+
+
 class LlamaCppBackend(Backend):
     kind = "llama.cpp"
 
@@ -54,7 +70,6 @@ class LlamaCppBackend(Backend):
             import llama_cpp
         except ImportError as e:
             raise BackendUnavailable("llama-cpp-python is not installed (pip install llama-cpp-python)") from e
-        from nl2sql.export import ExportError, default_quant, model_files
         from nl2sql.models import tokenizer_at
 
         quant = quant or default_quant()

@@ -12,8 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from nl2sql.backends.base import Backend, BackendUnavailable, drive
-from nl2sql.generate import DEFAULT_MAX_NEW_TOKENS, Generation, Sampling
+from nl2sql.backends.base import DEFAULT_MAX_NEW_TOKENS, Backend, BackendUnavailable, Generation, Sampling, drive
 
 
 class RemoteBackend(Backend):
