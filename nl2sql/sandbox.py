@@ -200,19 +200,17 @@ def _size(value) -> int:
 
 
 def fetch(cur: sqlite3.Cursor, limits: Limits) -> tuple[list[tuple], str | None]:
-    """(rows, why they were cut or None): at most max_rows rows and max_result_bytes bytes of cells."""
+    """(rows, why they were cut or None): at most max_rows rows and max_result_bytes bytes of cells.
+    One row at a time: a batch of wide rows would be built in memory before the byte cap could see it."""
     rows, size = [], 0
-    while True:
-        chunk = cur.fetchmany(min(256, limits.max_rows + 1 - len(rows)))
-        if not chunk:
-            return rows, None
-        for row in chunk:
-            if len(rows) == limits.max_rows:
-                return rows, f"the first {limits.max_rows:,} rows (NL2SQL_MAX_ROWS)"
-            size += sum(_size(v) for v in row)
-            if size > limits.max_result_bytes:
-                return rows, f"the first {limits.max_result_bytes:,} bytes (NL2SQL_MAX_RESULT_BYTES)"
-            rows.append(row)
+    for row in iter(cur.fetchone, None):
+        if len(rows) == limits.max_rows:
+            return rows, f"the first {limits.max_rows:,} rows (NL2SQL_MAX_ROWS)"
+        size += sum(_size(v) for v in row)
+        if size > limits.max_result_bytes:
+            return rows, f"the first {limits.max_result_bytes:,} bytes (NL2SQL_MAX_RESULT_BYTES)"
+        rows.append(row)
+    return rows, None
 
 
 def load_schema(conn: sqlite3.Connection, schema: str, context: str | None = None) -> None:

@@ -120,15 +120,19 @@ def _table_from_create(create: exp.Create) -> Table | None:
     return table
 
 
+def readable(description: str) -> str:
+    """sqlglot's error description with its token reprs as the text they hold ('the end' for none)."""
+    return re.sub(r"<Token token_type: TokenType\.(\w+), text: ([^,]*),.*?>",
+                  lambda m: "the end" if m.group(1) == "SENTINEL" else repr(m.group(2)), description)
+
+
 def _one_line(e: Exception) -> str:
     """sqlglot's message on one line: the first error's description and place, without the echoed SQL."""
     errors = getattr(e, "errors", None)
     if errors:
         err = errors[0]
         where = f"line {err.get('line')}, col {err.get('col')}: " if err.get("line") else ""
-        desc = re.sub(r"<Token token_type: TokenType\.(\w+), text: ([^,]*),.*?>",
-                      lambda m: "the end" if m.group(1) == "SENTINEL" else repr(m.group(2)), str(err.get("description", "")))
-        return (where + desc).strip()[:200]
+        return (where + readable(str(err.get("description", "")))).strip()[:200]
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(e))
     return " ".join(text.split())[:200]
 

@@ -14,7 +14,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from nl2sql.schema import Schema, SchemaError, parse_schema
+from nl2sql.schema import Schema, SchemaError, parse_schema, readable
 
 DIALECTS = ("sqlite", "postgres", "mysql", "bigquery", "snowflake", "tsql", "duckdb", "oracle", "spark", "trino")
 
@@ -150,8 +150,7 @@ def extract(text: str, dialect: str = "sqlite", trim: bool = True) -> str:
 
 
 def _error(err: dict) -> SqlError:
-    desc = re.sub(r"<Token token_type: TokenType\.(\w+), text: ([^,]*),.*?>", r"'\2'", err.get("description", ""))
-    return SqlError(desc, err.get("line"), err.get("col"))
+    return SqlError(readable(err.get("description", "")), err.get("line"), err.get("col"))
 
 
 def validate(sql: str, dialect: str = "sqlite") -> Validation:
