@@ -34,5 +34,6 @@ RUN python -c "from nl2sql.models import packaged_checkpoint; print(packaged_che
 
 EXPOSE 7860
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-  CMD python -c "import os, urllib.request; urllib.request.urlopen(f'http://127.0.0.1:{os.environ.get(\"PORT\", \"7860\")}/', timeout=4)" || exit 1
-CMD ["sh", "-c", "python app.py --host 0.0.0.0 --port ${PORT}"]
+  CMD python -c "import os, urllib.request; p = os.environ.get('GRADIO_SERVER_PORT') or os.environ.get('PORT', '7860'); urllib.request.urlopen(f'http://127.0.0.1:{p}/', timeout=4)" || exit 1
+# No flags: the address comes from GRADIO_SERVER_NAME/GRADIO_SERVER_PORT, else HOST/PORT, else 0.0.0.0:7860.
+CMD ["python", "app.py"]

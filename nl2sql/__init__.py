@@ -1,6 +1,7 @@
 """nl2sql: English questions to SQL with a small model, checked with sqlglot and run in a SQLite sandbox.
 
-The one path from question to answer is `nl2sql.pipeline`; models load with `nl2sql.models.load`.
+The one path from question to answer is `nl2sql.pipeline` (answer(backend, Request, Decoding)); models
+load with `nl2sql.backends.open_backend`.
 """
 
 __version__ = "0.1.0"

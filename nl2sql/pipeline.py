@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nl2sql.backends.base import DEFAULT_MAX_NEW_TOKENS, Backend, Generation, Sampling
-from nl2sql.constrain import Names, names_or_none, sql_region
+from nl2sql.constrain import Names, names_or_none
 from nl2sql.prompt import build_prompt
 from nl2sql.sandbox import RunResult, run as run_sandbox
 from nl2sql.schema import PreparedSchema, SchemaError, prepare_schema
-from nl2sql.sql import SqlError, Unknown, Validation, changes_data, ground, transpile, validate
+from nl2sql.sql import SqlError, Unknown, Validation, changes_data, ground, sql_region, transpile, validate
 
 MODEL_DIALECT = "sqlite"
 DEFAULT_CANDIDATES = 1  # 4 lifts grounded answers, not correct ones, at ~1.5x the time (docs/evaluation.md)

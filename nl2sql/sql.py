@@ -92,6 +92,27 @@ def _reads_only(sql: str, dialect: str) -> bool | None:
     return bool(trees) and all(isinstance(t, (exp.Query, exp.Values, exp.Pragma)) for t in trees)
 
 
+# The statements schema-constrained decoding knows how to check (nl2sql.constrain): SQL it steers starts so.
+CONSTRAINED_STARTS = ("select", "with", "insert", "update", "delete")
+
+
+def sql_region(text: str) -> str | None:
+    """The part of model output that is SQL so far, or None while it is (or may still be) prose.
+
+    SQL starts at the beginning of the answer (after an optional ``` fence) with a statement keyword;
+    it ends at the first ';' outside quotes or at a closing fence (the rest is not constrained).
+    """
+    body = text.lstrip()
+    if body.startswith("`"):
+        if not body.startswith("```") or "\n" not in body:
+            return None
+        body = body.split("\n", 1)[1].lstrip()
+    head = re.match(r"[A-Za-z]*", body).group(0).lower()
+    if len(head) == len(body):  # the first word is still being written
+        return body if any(s.startswith(head) for s in CONSTRAINED_STARTS) and head else None
+    return body if head in CONSTRAINED_STARTS else None
+
+
 def is_query(sql: str, dialect: str = "sqlite") -> bool:
     """Whether every statement only reads, so it can run on a read-only database (`WITH ... DELETE`
     does not). Unparsable text is judged by its first word."""
@@ -268,4 +289,4 @@ def ground(sql: str, schema: Schema | str, dialect: str = "sqlite") -> list[Unkn
 
 
 __all__ = ["DIALECTS", "SqlError", "Validation", "Unknown", "SchemaError", "statement_end", "statement_complete", "extract",
-           "validate", "pretty", "transpile", "ground", "is_query", "changes_data"]
+           "validate", "pretty", "transpile", "ground", "is_query", "changes_data", "sql_region"]

