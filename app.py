@@ -92,6 +92,8 @@ def badge(ans: Answer, max_new_tokens: int) -> str:
     lines += [f"- {e}" for e in ans.validation.errors] + [f"- ⚠️ {u}" for u in ans.unknown]
     if ans.changes_data:
         lines.append("- ⚠️ changes data: runs only on a private copy")
+    if ans.linking is not None and ans.linking.pruned:
+        lines.append(f"- {ans.linking.describe()} (\"Tables to show\" chooses them)")
     if g and g.stop in ("limit", "repetition"):
         why = STOPS[g.stop] + (f" ({max_new_tokens})" if g.stop == "limit" else "")
         lines.append(f"- ⚠️ stopped early: {why}")
@@ -131,17 +133,20 @@ class App:
         self.pool = ModelPool(config, loader)
         self.decoding = Decoding(config.max_new_tokens, config.constrain, config.candidates)
 
-    def request(self, question: str, schema: str, dialect: str, db: str | None) -> Request:
+    def request(self, question: str, schema: str, dialect: str, db: str | None, tables: str = "") -> Request:
         c = self.config
         question = check_text(question, "question", c.max_question_chars, required=True)
         schema = check_text(schema, "schema", c.max_schema_chars)
-        return Request(question, schema or None, _dialect(dialect), db=db or None)
+        chosen = [t.strip() for t in check_text(tables, "table list", c.max_question_chars).split(",") if t.strip()]
+        return Request(question, schema or None, _dialect(dialect), db=db or None, tables=chosen or None)
 
     @user_errors
-    def generate_sql(self, question: str, schema: str, dialect: str = "sqlite", db: str | None = None):
+    def generate_sql(self, question: str, schema: str, dialect: str = "sqlite", db: str | None = None,
+                     tables: str = ""):
         """Stream the SQL for a question (and optional schema) in the chosen dialect, then its verdict: valid,
-        and, when the schema has rows or data was uploaded, whether it runs and how many rows it returned."""
-        req = self.request(question, schema, dialect, db)
+        and, when the schema has rows or data was uploaded, whether it runs and how many rows it returned.
+        `tables`: comma-separated tables to show the model (empty: schema linking chooses)."""
+        req = self.request(question, schema, dialect, db, tables)
         lm = self.pool.get("base" if not self.config.ft_model else "ft")
         for event in answer_stream(lm, req, self.decoding):
             if isinstance(event, Answer):
@@ -227,6 +232,8 @@ def build(ui: App) -> gr.Blocks:
                         upload = gr.File(label="Or upload SQLite / CSV", file_count="multiple",
                                          file_types=[".sqlite", ".db", ".sqlite3", ".csv"])
                     upload_msg = gr.Markdown()
+                    tables = gr.Textbox(label="Tables to show the model (comma-separated; empty: chosen by "
+                                              "schema linking for large schemas)", value="", max_lines=1)
                 with gr.Column(scale=2):
                     dialect = gr.Dropdown(list(DIALECTS), value="sqlite", label="SQL dialect")
                     go = gr.Button("Generate SQL", variant="primary")
@@ -240,9 +247,9 @@ def build(ui: App) -> gr.Blocks:
             example.change(lambda name: (SCHEMAS[name], None, ""), example, [schema, db_state, upload_msg],
                            api_visibility="private")
             upload.upload(ui.use_upload, upload, [schema, db_state, upload_msg], api_visibility="private")
-            go.click(ui.generate_sql, [question, schema, dialect, db_state], [sql, verdict], api_name="generate_sql",
-                     **model_call)
-            question.submit(ui.generate_sql, [question, schema, dialect, db_state], [sql, verdict],
+            go.click(ui.generate_sql, [question, schema, dialect, db_state, tables], [sql, verdict],
+                     api_name="generate_sql", **model_call)
+            question.submit(ui.generate_sql, [question, schema, dialect, db_state, tables], [sql, verdict],
                             api_visibility="private", **model_call)
             run_btn.click(ui.run_sql, [sql, dialect, schema, db_state], [result, run_status], api_name="run_sql")
         with gr.Tab("Validate SQL"):

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from nl2sql.backends import DEFAULT_MAX_NEW_TOKENS, NAMES as BACKENDS
-from nl2sql.pipeline import DEFAULT_CANDIDATES, DEFAULT_CONSTRAIN
+from nl2sql.pipeline import DEFAULT_CANDIDATES, DEFAULT_CONSTRAIN, DEFAULT_LINK
 from nl2sql.backends.base import STOPS
 from nl2sql.schema import SchemaError
 from nl2sql.sql import DIALECTS
@@ -35,7 +35,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="execution-guided selection: when the greedy SQL fails a check, try up to N answers in all")
     p.add_argument("--constrain", action=argparse.BooleanOptionalAction, default=DEFAULT_CONSTRAIN,
                    help="keep the SQL to the schema's tables and columns while it is written (default: on)")
-    p.add_argument("--verbose", action="store_true", help="also print the model's raw text and timings")
+    p.add_argument("--link", action=argparse.BooleanOptionalAction, default=DEFAULT_LINK,
+                   help="schema linking: show the model only the tables the question needs (default: on)")
+    p.add_argument("--tables", help="comma-separated tables to show the model (overrides linking)")
+    p.add_argument("--verbose", action="store_true", help="also print the model's raw text, timings, tables shown")
     return p.parse_args(argv)
 
 
@@ -67,6 +70,8 @@ def _report(answer, verbose: bool) -> None:
         tried += "; schema-constrained" if answer.constrained else ""
         print(f"-- model: {answer.model_name} ({g.backend}{tried}); {g.prompt_tokens} prompt + "
               f"{g.new_tokens} new tokens in {g.latency_s:.2f} s; raw: {g.text!r}", file=sys.stderr)
+        if answer.linking is not None:
+            print(f"-- {answer.linking.describe()}", file=sys.stderr)
     if answer.result is not None:
         from nl2sql.sandbox import describe, format_table
 
@@ -84,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.db and not args.db.is_file():
             raise ValueError(f"database file not found: {args.db}")
         # Run when asked (--run); a query is never run unasked from the command line.
-        req = Request(args.question, _read_schema(args), args.dialect, args.run, args.db)
+        tables = [t for t in args.tables.split(",") if t.strip()] if args.tables else None
+        req = Request(args.question, _read_schema(args), args.dialect, args.run, args.db, tables=tables)
         check_request(req)
         if args.run and not (req.schema or req.db):
             raise ValueError("--run needs --schema or --db")
@@ -111,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose:
         print(f"-- loaded {lm.label} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     try:
-        ans = answer(lm, req, Decoding(args.max_new_tokens, args.constrain, args.candidates))
+        ans = answer(lm, req, Decoding(args.max_new_tokens, args.constrain, args.candidates, link=args.link))
     except BackendUnavailable as e:
         print(f"error: {e}", file=sys.stderr)
         return 3

@@ -1,8 +1,9 @@
 """Request -> Answer: the one path the CLI, the app and evaluation all walk.
 
 `answer(backend, Request(...), Decoding(...))` (and `answer_batch`, `answer_stream`): the request's
-schema is read once (`schema.prepare_schema`) -> `prompt.build_prompt` -> the backend generates (kept to
-the schema's names: nl2sql.constrain) -> `sql.extract` -> validate (-> transpile) -> ground -> run where
+schema is read once (`schema.prepare_schema`) -> the tables the question needs are chosen (`link`, or
+the request's own `tables`) -> `prompt.build_prompt` -> the backend generates (kept to the shown
+tables' names: nl2sql.constrain) -> `sql.extract` -> validate (-> transpile) -> ground -> run where
 the request's data lives (`execute`: the only place that decides where and how SQL runs) -> select.
 The model writes SQLite; other dialects are produced by sqlglot from that.
 
@@ -28,14 +29,16 @@ from pathlib import Path
 
 from nl2sql.backends.base import DEFAULT_MAX_NEW_TOKENS, Backend, Generation, Sampling
 from nl2sql.constrain import Names, names_or_none
+from nl2sql.link import Linking, link
 from nl2sql.prompt import build_prompt
 from nl2sql.sandbox import RunResult, run as run_sandbox
-from nl2sql.schema import PreparedSchema, SchemaError, prepare_schema
+from nl2sql.schema import PreparedSchema, Schema, SchemaError, prepare_schema
 from nl2sql.sql import SqlError, Unknown, Validation, changes_data, ground, sql_region, transpile, validate
 
 MODEL_DIALECT = "sqlite"
-DEFAULT_CANDIDATES = 1  # 4 lifts grounded answers, not correct ones, at ~1.5x the time (docs/evaluation.md)
-DEFAULT_CONSTRAIN = True  # schema-constrained decoding (docs/evaluation.md)
+DEFAULT_CANDIDATES = 1  # 4 lifts grounded answers, not correct ones, at ~1.5x the time (docs/evaluation-and-decoding.md)
+DEFAULT_CONSTRAIN = True  # schema-constrained decoding (docs/evaluation-and-decoding.md)
+DEFAULT_LINK = True  # schema linking (docs/linking.md)
 
 
 @dataclass
@@ -50,6 +53,7 @@ class Request:
     db: str | Path | None = None
     context: str | None = None
     snapshot: bool = False  # a statement that changes data also returns every table's rows (evaluation)
+    tables: list[str] | None = None  # show the model exactly these tables (else schema linking chooses)
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,7 @@ class Decoding:
     constrain: bool = DEFAULT_CONSTRAIN
     candidates: int = DEFAULT_CANDIDATES
     batch_size: int = 8
+    link: bool = DEFAULT_LINK  # schema linking: show the model the tables the question needs (nl2sql.link)
 
 
 @dataclass
@@ -77,6 +82,7 @@ class Answer:
     selection_s: float = 0.0  # seconds spent on the extra candidates
     constrained: bool = False  # decoded under schema constraints (nl2sql.constrain)
     changes_data: bool = False  # INSERT/UPDATE/DELETE/DDL: runs only on a private copy
+    linking: Linking | None = None  # the tables the prompt showed (None: no schema)
 
     @property
     def ok(self) -> bool:
@@ -91,6 +97,7 @@ class Prepared:
     schema: PreparedSchema | None
     prompt: str
     names: Names | None
+    linking: Linking | None = None
 
 
 def read_schema_of(req: Request) -> PreparedSchema | None:
@@ -107,11 +114,28 @@ def check_request(req: Request) -> None:
     read_schema_of(req)
 
 
+def shown_tables(req: Request, schema: PreparedSchema, decoding: Decoding) -> Linking:
+    """The tables the prompt shows: the request's own choice, else schema linking's, else all."""
+    names = schema.table_names
+    if req.tables:
+        wanted = {t.strip().lower() for t in req.tables if t.strip()}
+        unknown = wanted - {n.lower() for n in names}
+        if unknown:
+            raise ValueError(f"no such table in the schema: {', '.join(sorted(unknown))}")
+        shown = [n for n in names if n.lower() in wanted]
+        return Linking(shown, total=len(names))
+    return link(req.question, schema.parsed) if decoding.link else Linking(names, total=len(names))
+
+
 def prepare(lm: Backend, req: Request, decoding: Decoding) -> Prepared:
     schema = read_schema_of(req)
-    prompt = build_prompt(req.question, schema.parsed if schema else None, lm.tokenizer)
-    names = names_or_none(schema.parsed) if schema and decoding.constrain and lm.can_constrain else None
-    return Prepared(req, schema, prompt, names)
+    if schema is None:
+        return Prepared(req, None, build_prompt(req.question, None, lm.tokenizer), None)
+    linking = shown_tables(req, schema, decoding)
+    prompt = build_prompt(req.question, schema.parsed, lm.tokenizer, tables=linking.tables)
+    shown = Schema([t for t in schema.parsed.tables if t.name in linking.tables])
+    names = names_or_none(shown) if decoding.constrain and lm.can_constrain else None
+    return Prepared(req, schema, prompt, names, linking)
 
 
 def wants_run(req: Request, schema: PreparedSchema | None) -> bool:
@@ -156,7 +180,7 @@ def finish(lm: Backend, p: Prepared, generation: Generation, constrained: bool =
     unknown = ground(model_sql, p.schema.parsed, MODEL_DIALECT) if p.schema and validation.ok else []
     result = execute(model_sql, req, p.schema) if validation.ok and wants_run(req, p.schema) else None
     return Answer(req.question, sql, model_sql, req.dialect, validation, unknown, result, generation, lm.name,
-                  constrained=constrained, changes_data=validation.ok and changes_data(model_sql))
+                  constrained=constrained, changes_data=validation.ok and changes_data(model_sql), linking=p.linking)
 
 
 def unsteered_if_unparsable(lm: Backend, p: Prepared, ans: Answer, decoding: Decoding) -> Answer:

@@ -259,3 +259,20 @@ def test_listen_address_precedence(flags, env, expected):
 def test_a_bad_port_is_a_clear_error():
     with pytest.raises(ValueError, match="the port must be a number, got 'eighty'"):
         app.listen_address(None, None, env={"PORT": "eighty"})
+
+
+def test_the_verdict_names_the_tables_shown_and_the_user_can_choose_them(tiny_app):
+    from tests.test_link import SHOP
+
+    _, verdict = _verdict(tiny_app, "Which products cost more than 10?", SHOP, "SELECT title FROM products;")
+    assert "- shown " in verdict and " of 10 tables: " in verdict and "employees" not in verdict.split("tables: ")[1]
+    from dataclasses import replace
+
+    from tests.conftest import scripted
+
+    lm = scripted(["SELECT carrier FROM shipments;"])
+    ui = app.App(replace(tiny_app.config, max_new_tokens=400), loader=lambda spec: lm)
+    *_, (sql, verdict) = ui.generate_sql("q", SHOP, "sqlite", None, "shipments, warehouses")
+    assert "shown 2 of 10 tables: warehouses, shipments" in verdict and "customers(" not in lm.calls[0].prompt
+    with pytest.raises(gr.Error, match="no such table in the schema: nowhere"):
+        list(ui.generate_sql("q", SHOP, "sqlite", None, "nowhere"))

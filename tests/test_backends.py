@@ -225,3 +225,13 @@ def test_exports_are_cached_per_model_content(tiny_model_dir, tmp_path):
     assert fingerprint(str(model)) == before
     (model / "generation_config.json").write_text('{"max_length": 7}')
     assert fingerprint(str(model)) != before
+
+
+def test_the_remote_backend_and_the_pipeline_import_no_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys; import nl2sql.backends.remote, nl2sql.pipeline, nl2sql.prompt; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -189,3 +189,18 @@ def test_ship_copies_an_fp16_adapter_that_loads(tiny_model_dir, tmp_path):
     with torch.no_grad():
         assert torch.allclose(lm.model(**ids).logits, ref.model(**ids).logits, atol=1e-2)
     assert ship(["--adapter", str(tiny_model_dir), "--out", str(tmp_path / "x")]) == 2  # not an adapter
+
+
+def test_linked_training_prompts_show_what_serving_shows():
+    import random
+
+    from nl2sql.link import link
+    from nl2sql.schema import parse_schema
+    from tests.test_link import SHOP
+
+    row = {"question": "Which products cost more than 10?", "schema": SHOP, "sql": "SELECT title FROM products"}
+    served = link(row["question"], parse_schema(SHOP)).tables
+    assert sft.kept_tables(row, 2, random.Random(0), link_tables=True) == served
+    # The gold's tables are always shown, even where linking alone would leave them out.
+    odd = dict(row, sql="SELECT carrier FROM shipments")
+    assert "shipments" in sft.kept_tables(odd, 2, random.Random(0), link_tables=True)

@@ -14,6 +14,7 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from nl2sql.data import load_rows, mix, split_holdout
+from nl2sql.link import link
 from nl2sql.models import bf16_supported, cpu_name, packaged_checkpoint, resolve
 from nl2sql.prompt import build_prompt, completion
 from nl2sql.schema import SchemaError, parse_schema
@@ -34,6 +35,9 @@ class DataArguments:
         "help": "-1 keeps every table; k keeps the tables the gold SQL uses plus k random others (cheaper rows)"})
     full_schema_fraction: float = field(default=0.0, metadata={
         "help": "with pruning on, this share of rows still shows the whole schema (as serving does)"})
+    link_tables: bool = field(default=False, metadata={
+        "help": "show the tables schema linking (nl2sql.link) chooses, gold tables always kept: what serving "
+                "shows; replaces the random extra tables of prune_extra_tables"})
     normalize_sql: bool = field(default=True, metadata={"help": "rewrite gold SQL in sqlglot's uniform style"})
     max_rows: int | None = field(default=None, metadata={"help": "cap on training rows after mixing (smoke runs)"})
 
@@ -45,12 +49,16 @@ def used_tables(sql: str) -> set[str]:
         return set()
 
 
-def kept_tables(row: dict, extra: int, rng: random.Random, full_fraction: float = 0.0) -> list[str] | None:
-    """Table names to render for a training row (None = all): the gold's tables plus `extra` others."""
+def kept_tables(row: dict, extra: int, rng: random.Random, full_fraction: float = 0.0,
+                link_tables: bool = False) -> list[str] | None:
+    """Table names to render for a training row (None = all): with `link_tables`, what serving shows
+    (nl2sql.link, the gold's tables always kept); else the gold's tables plus `extra` random others."""
+    gold = row["sql"][0] if isinstance(row["sql"], list) else row["sql"]
+    if link_tables and row.get("schema"):
+        return link(row["question"], parse_schema(row["schema"]), always=used_tables(gold)).tables
     if extra < 0 or not row.get("schema") or rng.random() < full_fraction:
         return None
     names = [t.name for t in parse_schema(row["schema"]).tables]
-    gold = row["sql"][0] if isinstance(row["sql"], list) else row["sql"]
     used = used_tables(gold)
     others = [n for n in names if n.lower() not in used]
     return [n for n in names if n.lower() in used] + rng.sample(others, min(extra, len(others)))
@@ -70,7 +78,8 @@ def sft_example(row: dict, tokenizer, args: DataArguments, rng: random.Random) -
     gold = uniform_sql(gold) if args.normalize_sql else gold
     schema = row.get("schema") if args.schema_in_prompt else None
     try:
-        tables = kept_tables(row, args.prune_extra_tables, rng, args.full_schema_fraction) if schema else None
+        tables = kept_tables(row, args.prune_extra_tables, rng, args.full_schema_fraction,
+                             args.link_tables) if schema else None
         prompt = build_prompt(row["question"], schema, tokenizer, tables=tables)
     except SchemaError:
         return None

@@ -2,7 +2,7 @@
 
 - `transformers`: the model as training sees it (fp32/bf16 by hardware); real left-padded batches.
 - `llama.cpp`: llama-cpp-python on a GGUF export of the same model (`python -m nl2sql.export`);
-  several times faster on a CPU (see the README's benchmark). Batches run one prompt after another.
+  several times faster on a CPU (see docs/backends-and-speed.md). Batches run one prompt after another.
 - `remote`: any OpenAI-compatible completions server (vLLM, llama.cpp's server, TGI) serving the model.
 
 Every backend takes the same prompt text (built by nl2sql.prompt with the model's tokenizer),

@@ -18,7 +18,7 @@ ends, is never constrained: a model that answers in words is left alone. Window 
 ROW_NUMBER/RANK/DENSE_RANK, DDL and rare clauses are outside its word lists; turn it off
 (`constrain=False`, `--no-constrain`, `CONSTRAIN=0`) for those.
 
-Modules: `lexer` (where SQL starts, tokens, word lists), `checker` (`failures(text, names)` /
+Modules: `lexer` (tokens, word lists), `checker` (`failures(text, names)` /
 `acceptable(text, names)`, the pure checks, one handler per kind of position), `rules` (one query level's
 state and the placement rules), `names` (the schema's names) and `guide` (`Guide`, the mask over
 next-token scores shared by the transformers and llama.cpp backends).
@@ -27,7 +27,8 @@ next-token scores shared by the transformers and llama.cpp backends).
 from nl2sql.constrain.checker import acceptable, failures
 from nl2sql.constrain.names import Names, names_or_none
 from nl2sql.constrain.guide import Guide
-from nl2sql.constrain.lexer import AGGREGATES, FUNCTIONS, KEYWORDS, sql_region
+from nl2sql.constrain.lexer import AGGREGATES, FUNCTIONS, KEYWORDS
+from nl2sql.sql import sql_region
 
 __all__ = ["AGGREGATES", "FUNCTIONS", "Guide", "KEYWORDS", "Names", "acceptable", "failures", "names_or_none",
            "sql_region"]

@@ -9,9 +9,10 @@ import re
 from collections.abc import Callable, Iterable
 
 from nl2sql.constrain.lexer import (ALIAS_SHAPE, FUNCTIONS, JOIN_WORDS, KEYWORDS, NO_ARGUMENTS, PUNCT,
-                                        SCOPED_CLAUSES, Token, ended, may_be_keyword, sql_region, tokens)
+                                        SCOPED_CLAUSES, Token, may_be_keyword, tokens)
 from nl2sql.constrain.names import Names
 from nl2sql.constrain.rules import Frame, apply_keyword, in_place
+from nl2sql.sql import sql_region, statement_end
 
 
 PrefixCheck = Callable[[str, Iterable[str]], bool]
@@ -29,12 +30,11 @@ def failures(text: str, names: Names, prefix_ok: PrefixCheck = starts) -> set[in
     sql = sql_region(text)
     if sql is None:
         return set()
-    toks = tokens(sql)
-    end = ended(toks)
+    end = statement_end(sql)  # past the ';' that ends the statement: what follows is not checked
     checker = Checker(names, prefix_ok)
-    checker.run(toks[:end])
-    if end < len(toks) and len(checker.frames) > 1:
-        checker.failed.add(toks[end].start)  # the statement ends with a "(" still open
+    checker.run([t for t in tokens(sql) if end is None or t.start < end - 1])
+    if end is not None and len(checker.frames) > 1:
+        checker.failed.add(end - 1)  # the statement ends with a "(" still open
     return checker.failed
 
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from nl2sql.constrain.checker import failures, starts
 from nl2sql.constrain.names import Names
-from nl2sql.constrain.lexer import sql_region
+from nl2sql.sql import sql_region
 
 
 @dataclass

@@ -1,12 +1,12 @@
-"""The lexer of schema-constrained decoding: where SQL starts in model output, its tokens, and the
-word lists the checker judges them by. Pure functions."""
+"""The lexer of schema-constrained decoding: the tokens of the SQL written so far and the word lists the
+checker judges them by. Where SQL starts and ends in model text is nl2sql.sql's (sql_region,
+statement_end). Pure functions."""
 
 from __future__ import annotations
 
 import re
 from typing import NamedTuple
 
-from nl2sql.sql import sql_region  # noqa: F401 - where SQL starts in model text: one place, nl2sql.sql
 
 # Words a query may use besides names: SQLite's keywords that queries and DML commonly use (not its
 # DDL, transaction, pragma or rare clause words, which a small model mostly writes as the start of an
@@ -76,11 +76,3 @@ def tokens(sql: str) -> list[Token]:
             complete = len(text) > 1 and text[-1] == {"'": "'", '"': '"', "`": "`", "[": "]"}[text[0]]
         out.append(Token(kind, text, complete, m.start()))
     return out
-
-
-def ended(toks: list[Token]) -> int:
-    """Index of the first ';' or closing fence token (the statement's end): later tokens are not checked."""
-    for i, tok in enumerate(toks):
-        if tok.kind == "punct" and tok.text in (";", "`"):
-            return i
-    return len(toks)

@@ -1,0 +1,151 @@
+"""Schema linking: which of a schema's tables the prompt shows for a question. Training prunes its
+prompts with the same function (gold tables always kept), so training and serving agree.
+
+Cheap signals, no model: the question's words (split, lower-cased, crudely stemmed) against each
+table's name and columns (split on case and underscores), each word weighted by how few tables have
+it; the best-scoring tables are kept, then the
+foreign-key paths that join them (bridge tables included). Schemas of PASS_THROUGH tables or fewer are
+shown whole: the measurement that chose it is in docs/linking.md (`python -m benchmarks.linking`).
+Pure functions.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import deque
+from dataclasses import dataclass, field
+
+from nl2sql.schema import Schema, Table
+
+PASS_THROUGH = 6  # tables; smaller schemas are shown whole
+MIN_KEPT = 4  # the best-scoring tables always kept (before joins are added)
+RELATIVE = 0.1  # and every other table scoring at least this share of the best score
+MAX_HOPS = 3  # longest foreign-key path that joins two kept tables
+_STOP = frozenset("""a an and are as at be by did do does each for from give had has have how i in is it its list
+many me much of on or show that the their them there these this those to was were what when where which who
+whom whose with find return tell all any than more most less least number name names""".split())
+_CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+
+
+@dataclass(frozen=True)
+class Linking:
+    """The tables shown (schema order), each table's score, and how many the schema has."""
+
+    tables: list[str]
+    scores: dict[str, float] = field(default_factory=dict)
+    total: int = 0  # tables in the schema
+
+    @property
+    def pruned(self) -> bool:
+        return len(self.tables) < self.total
+
+    def describe(self) -> str:
+        return (f"shown {len(self.tables)} of {self.total} tables: {', '.join(self.tables)}" if self.pruned
+                else f"all {self.total} tables shown")
+
+
+def stem(word: str) -> str:
+    """A crude English stem: plurals and a few suffixes off, so 'singers' meets 'singer'."""
+    w = word.lower()
+    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ches", "ch"), ("shes", "sh"), ("xes", "x")):
+        if w.endswith(suffix) and len(w) > len(suffix) + 2:
+            return w[: -len(suffix)] + repl
+    if w.endswith("s") and not w.endswith("ss") and len(w) > 3:
+        w = w[:-1]
+    for suffix in ("ing", "ed"):
+        if w.endswith(suffix) and len(w) > len(suffix) + 3:
+            return w[: -len(suffix)]
+    return w
+
+
+def name_words(name: str) -> list[str]:
+    """`StudentID`, `student_id`, `studentId` -> ['student', 'id'] (stemmed)."""
+    return [stem(w) for part in re.split(r"[^A-Za-z0-9]+", name) for w in _CAMEL.findall(part) if w]
+
+
+def question_words(question: str) -> set[str]:
+    words = re.findall(r"[A-Za-z0-9]+", question)
+    return {stem(w) for w in words if w.lower() not in _STOP} | {w.lower() for w in words}
+
+
+def rarity(schema: Schema) -> dict[str, float]:
+    """Each word's weight: words in every table (`id`, `amount`, `created`) say little about which one
+    the question needs (inverse document frequency over the schema's tables)."""
+    seen: dict[str, int] = {}
+    for t in schema.tables:
+        for w in {*name_words(t.name), *(w for c in t.columns for w in name_words(c.name))}:
+            seen[w] = seen.get(w, 0) + 1
+    n = len(schema.tables)
+    return {w: math.log((n + 1) / (k + 0.5)) for w, k in seen.items()}
+
+
+def _overlap(words: list[str], asked: set[str], weight: dict[str, float]) -> float:
+    hits = [weight.get(w, 1.0) for w in words if w in asked and w not in ("id", "name")]
+    return sum(hits) / len(words) if words else 0.0
+
+
+def score_table(table: Table, asked: set[str], weight: dict[str, float] | None = None) -> float:
+    """How much the question speaks of this table: its name (weighted 2) and its best columns, each
+    word counted by its rarity across the schema."""
+    weight = weight or {}
+    name = 2.0 * _overlap(name_words(table.name), asked, weight)
+    cols = sorted((_overlap(name_words(c.name), asked, weight) for c in table.columns), reverse=True)
+    return name + sum(cols[:3]) * 0.5
+
+
+def _neighbours(schema: Schema) -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {t.name.lower(): set() for t in schema.tables}
+    for t in schema.tables:
+        for fk in t.foreign_keys:
+            a, b = t.name.lower(), fk.ref_table.lower()
+            if b in graph and a != b:
+                graph[a].add(b)
+                graph[b].add(a)
+    return graph
+
+
+def _path(graph: dict[str, set[str]], start: str, goal: str) -> list[str]:
+    """The shortest foreign-key path from start to goal (both included), or [] beyond MAX_HOPS."""
+    seen, queue = {start: None}, deque([(start, 0)])
+    while queue:
+        node, hops = queue.popleft()
+        if node == goal:
+            path = [node]
+            while seen[path[-1]] is not None:
+                path.append(seen[path[-1]])
+            return path
+        if hops < MAX_HOPS:
+            for nxt in graph[node] - seen.keys():
+                seen[nxt] = node
+                queue.append((nxt, hops + 1))
+    return []
+
+
+def joined(kept: set[str], schema: Schema) -> set[str]:
+    """`kept` plus the tables on the foreign-key paths that join each kept table to the others."""
+    graph = _neighbours(schema)
+    out = set(kept)
+    order = sorted(kept)
+    for i, a in enumerate(order):
+        for b in order[i + 1:]:
+            out.update(_path(graph, a, b))
+    return out
+
+
+def link(question: str, schema: Schema, always: set[str] | frozenset[str] = frozenset(),
+         pass_through: int | None = None) -> Linking:
+    """The tables to show for `question`: all of a small schema; else the best-scoring ones (and
+    `always`, lower-cased names, e.g. a training row's gold tables) joined by their foreign-key paths."""
+    names = [t.name for t in schema.tables]
+    if len(names) <= (PASS_THROUGH if pass_through is None else pass_through):
+        return Linking(names, total=len(names))
+    asked = question_words(question)
+    weight = rarity(schema)
+    scores = {t.name.lower(): score_table(t, asked, weight) for t in schema.tables}
+    ranked = sorted(scores, key=lambda n: -scores[n])
+    best = scores[ranked[0]]
+    keep = set(ranked[:MIN_KEPT]) | {n for n in ranked if best > 0 and scores[n] >= RELATIVE * best}
+    keep = joined(keep | {a.lower() for a in always}, schema)
+    shown = [n for n in names if n.lower() in keep]
+    return Linking(shown, {n: round(scores[n.lower()], 3) for n in names}, len(names))
