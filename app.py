@@ -37,6 +37,7 @@ EXAMPLE_QUESTIONS = [["Which department has the highest average salary?", SCHEMA
                      ["How many books has each author written?", SCHEMAS.get("library", "")],
                      ["What is the total quantity ordered per product category?", SCHEMAS.get("shop", "")],
                      ["List the names of employees hired after 2020.", SCHEMAS.get("company", "")]]
+MAX_VOTES = 8
 EMPTY = pd.DataFrame({"": []})  # no result: an empty table (a column-less frame shows phantom headers 1 2 3)
 
 
@@ -102,6 +103,8 @@ def badge(ans: Answer, max_new_tokens: int) -> str:
         engine += "schema-constrained · "
     if ans.candidates_tried > 1:
         engine += f"{ans.candidates_tried} candidates tried ({ans.selection_s:.1f} s) · "
+    if ans.votes:
+        engine += f"{ans.votes[0]} of {ans.votes[1]} answers agreed · "
     lines.append(f"<sub>{ans.model_name} · {engine}{speed}</sub>")
     return "\n".join(lines)
 
@@ -142,13 +145,17 @@ class App:
 
     @user_errors
     def generate_sql(self, question: str, schema: str, dialect: str = "sqlite", db: str | None = None,
-                     tables: str = ""):
+                     tables: str = "", votes: int | None = None):
         """Stream the SQL for a question (and optional schema) in the chosen dialect, then its verdict: valid,
         and, when the schema has rows or data was uploaded, whether it runs and how many rows it returned.
-        `tables`: comma-separated tables to show the model (empty: schema linking chooses)."""
+        `tables`: comma-separated tables to show the model (empty: schema linking chooses); `votes`: answers
+        to generate and run, the most common result winning (1: greedy only)."""
         req = self.request(question, schema, dialect, db, tables)
         lm = self.pool.get("base" if not self.config.ft_model else "ft")
-        for event in answer_stream(lm, req, self.decoding):
+        votes = int(votes or self.config.votes)
+        if not 1 <= votes <= MAX_VOTES:
+            raise InputError(f"Thorough: choose 1 to {MAX_VOTES} samples, not {votes}.")
+        for event in answer_stream(lm, req, replace(self.decoding, votes=votes)):
             if isinstance(event, Answer):
                 yield event.sql, badge(event, self.decoding.max_new_tokens)
             else:
@@ -234,6 +241,9 @@ def build(ui: App) -> gr.Blocks:
                     upload_msg = gr.Markdown()
                     tables = gr.Textbox(label="Tables to show the model (comma-separated; empty: chosen by "
                                               "schema linking for large schemas)", value="", max_lines=1)
+                    votes = gr.Slider(1, MAX_VOTES, value=ui.config.votes, step=1,
+                                      label="Thorough: answers to generate and run (the most common result wins; "
+                                            "needs rows; each one costs about the time of one answer)")
                 with gr.Column(scale=2):
                     dialect = gr.Dropdown(list(DIALECTS), value="sqlite", label="SQL dialect")
                     go = gr.Button("Generate SQL", variant="primary")
@@ -247,9 +257,9 @@ def build(ui: App) -> gr.Blocks:
             example.change(lambda name: (SCHEMAS[name], None, ""), example, [schema, db_state, upload_msg],
                            api_visibility="private")
             upload.upload(ui.use_upload, upload, [schema, db_state, upload_msg], api_visibility="private")
-            go.click(ui.generate_sql, [question, schema, dialect, db_state, tables], [sql, verdict],
+            go.click(ui.generate_sql, [question, schema, dialect, db_state, tables, votes], [sql, verdict],
                      api_name="generate_sql", **model_call)
-            question.submit(ui.generate_sql, [question, schema, dialect, db_state, tables], [sql, verdict],
+            question.submit(ui.generate_sql, [question, schema, dialect, db_state, tables, votes], [sql, verdict],
                             api_visibility="private", **model_call)
             run_btn.click(ui.run_sql, [sql, dialect, schema, db_state], [result, run_status], api_name="run_sql")
         with gr.Tab("Validate SQL"):

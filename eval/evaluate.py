@@ -1,5 +1,6 @@
 """python -m eval.evaluate --model packaged [--model DIR ...] --data SOURCE [--limit N] [--backend auto]
-                          [--candidates 1] [--no-constrain] [--no-link] [--batch_size B] [--judge] --out DIR
+                          [--candidates 1] [--votes 1] [--no-constrain] [--no-link] [--batch_size B] [--judge]
+                          --out DIR
 
 Scores each model on a data source (see nl2sql.data: synthetic:test, a canonical JSONL such as
 ../shared/data/spider_dev/spider_dev.jsonl, or gretelai/synthetic_text_to_sql by name): parses,
@@ -30,7 +31,7 @@ from nl2sql.sandbox import RunResult
 from nl2sql.schema import SchemaError
 
 # what predictions made before these fields were recorded used
-_UNRECORDED = {"backend": "transformers", "candidates": 1, "constrain": False, "link": False}
+_UNRECORDED = {"backend": "transformers", "candidates": 1, "constrain": False, "link": False, "votes": 1}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -45,6 +46,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="execution-guided selection: up to N answers per question (1: greedy only)")
     p.add_argument("--constrain", action=argparse.BooleanOptionalAction, default=DEFAULT_CONSTRAIN,
                    help="schema-constrained decoding (nl2sql.constrain; default: %(default)s)")
+    p.add_argument("--votes", type=int, default=1,
+                   help="voting: greedy + N-1 sampled answers run on the row's data; the most common result wins")
     p.add_argument("--link", action=argparse.BooleanOptionalAction, default=DEFAULT_LINK,
                    help="schema linking: show the model the tables the question needs (default: %(default)s)")
     p.add_argument("--batch_size", type=int, default=8)
@@ -126,7 +129,8 @@ def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tu
     if todo:
         lm = open_backend(spec, args.backend)
         setting = {"backend": lm.kind, "candidates": args.candidates,
-                   "constrain": args.constrain and lm.can_constrain, "link": args.link}
+                   "constrain": args.constrain and lm.can_constrain, "link": args.link,
+                   "votes": args.votes}
         for key, value in setting.items():  # one run, one setting: refuse to mix
             before = {d["extra"].get(key, _UNRECORDED[key]) for (m, _), d in done.items() if m == spec}
             if before - {value}:
@@ -135,9 +139,10 @@ def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tu
                 raise ModelSpecError(f"{out_file} holds predictions of {spec} made with {key} {old}, "
                                      f"not {value}: pass {flag} or a new --out")
         name = lm.label + (" + schema-constrained" if setting["constrain"] else "") \
-            + (" + schema linking" if args.link else "") \
+            + (" + schema linking" if args.link else "") + (f" + voting of {args.votes}" if args.votes > 1 else "") \
             + (f" + execution-guided selection of {args.candidates}" if args.candidates > 1 else "")
-        decoding = Decoding(args.max_new_tokens, args.constrain, args.candidates, args.batch_size, args.link)
+        decoding = Decoding(args.max_new_tokens, args.constrain, args.candidates, args.batch_size, args.link,
+                            args.votes)
         bar = tqdm(total=len(rows), initial=len(rows) - len(todo), desc=f"eval {name[:40]}", unit="ex")
         with out_file.open("a") as f:
             for i in range(0, len(todo), args.batch_size):
@@ -149,6 +154,7 @@ def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tu
                     res = score(ans, row, spec, gold_results(row), share)
                     res.extra["model_name"] = name
                     res.extra.update(setting, candidates_tried=ans.candidates_tried, constrained=ans.constrained,
+                                     votes_agreed=ans.votes[0] if ans.votes else None,
                                      tables_shown=ans.linking.tables if ans.linking else None)
                     if judge is not None:
                         res.judge = judge.judge(row["question"], row.get("schema"), res.gold, res.predicted).to_dict()

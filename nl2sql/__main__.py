@@ -35,6 +35,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="execution-guided selection: when the greedy SQL fails a check, try up to N answers in all")
     p.add_argument("--constrain", action=argparse.BooleanOptionalAction, default=DEFAULT_CONSTRAIN,
                    help="keep the SQL to the schema's tables and columns while it is written (default: on)")
+    p.add_argument("--votes", type=int, default=1,
+                   help="voting: greedy + N-1 sampled answers, each run; the most common result wins (needs rows)")
     p.add_argument("--link", action=argparse.BooleanOptionalAction, default=DEFAULT_LINK,
                    help="schema linking: show the model only the tables the question needs (default: on)")
     p.add_argument("--tables", help="comma-separated tables to show the model (overrides linking)")
@@ -68,6 +70,7 @@ def _report(answer, verbose: bool) -> None:
     if verbose and g:
         tried = f"; {answer.candidates_tried} candidates tried" if answer.candidates_tried > 1 else ""
         tried += "; schema-constrained" if answer.constrained else ""
+        tried += f"; {answer.votes[0]} of {answer.votes[1]} answers agreed" if answer.votes else ""
         print(f"-- model: {answer.model_name} ({g.backend}{tried}); {g.prompt_tokens} prompt + "
               f"{g.new_tokens} new tokens in {g.latency_s:.2f} s; raw: {g.text!r}", file=sys.stderr)
         if answer.linking is not None:
@@ -117,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose:
         print(f"-- loaded {lm.label} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     try:
-        ans = answer(lm, req, Decoding(args.max_new_tokens, args.constrain, args.candidates, link=args.link))
+        ans = answer(lm, req, Decoding(args.max_new_tokens, args.constrain, args.candidates, link=args.link,
+                                     votes=args.votes))
     except BackendUnavailable as e:
         print(f"error: {e}", file=sys.stderr)
         return 3

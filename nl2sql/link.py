@@ -146,6 +146,6 @@ def link(question: str, schema: Schema, always: set[str] | frozenset[str] = froz
     ranked = sorted(scores, key=lambda n: -scores[n])
     best = scores[ranked[0]]
     keep = set(ranked[:MIN_KEPT]) | {n for n in ranked if best > 0 and scores[n] >= RELATIVE * best}
-    keep = joined(keep | {a.lower() for a in always}, schema)
+    keep = joined(keep | ({a.lower() for a in always} & set(scores)), schema)  # only tables the schema has
     shown = [n for n in names if n.lower() in keep]
     return Linking(shown, {n: round(scores[n.lower()], 3) for n in names}, len(names))

@@ -14,6 +14,8 @@ from the schema, or an in-memory copy of the database file), so nothing is ever 
 Execution-guided selection (`Decoding.candidates` > 1): when the greedy answer fails a check (does not
 parse, names an unknown table or column, or errors when run), up to `candidates - 1` sampled answers
 (fixed seeds, so reruns agree) are tried and the first that passes is kept; else the greedy one stands.
+Voting (`Decoding.votes` > 1, with data to run on): the greedy answer and votes-1 samples are all run
+and the most common result wins (nl2sql.choose); it takes the place of selection.
 
 Schema-constrained decoding (`Decoding.constrain`): applied when a schema is given and the backend can
 (transformers, llama.cpp; not a remote server). When the constrained answer does not parse, the model's
@@ -28,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nl2sql.backends.base import DEFAULT_MAX_NEW_TOKENS, Backend, Generation, Sampling
+from nl2sql.choose import vote
 from nl2sql.constrain import Names, names_or_none
 from nl2sql.link import Linking, link
 from nl2sql.prompt import build_prompt
@@ -65,6 +68,7 @@ class Decoding:
     candidates: int = DEFAULT_CANDIDATES
     batch_size: int = 8
     link: bool = DEFAULT_LINK  # schema linking: show the model the tables the question needs (nl2sql.link)
+    votes: int = 1  # > 1: greedy + votes-1 samples, run, the most common result wins (nl2sql.choose)
 
 
 @dataclass
@@ -83,6 +87,7 @@ class Answer:
     constrained: bool = False  # decoded under schema constraints (nl2sql.constrain)
     changes_data: bool = False  # INSERT/UPDATE/DELETE/DDL: runs only on a private copy
     linking: Linking | None = None  # the tables the prompt showed (None: no schema)
+    votes: tuple[int, int] | None = None  # (answers that agreed with this one, answers generated) when voting
 
     @property
     def ok(self) -> bool:
@@ -138,10 +143,15 @@ def prepare(lm: Backend, req: Request, decoding: Decoding) -> Prepared:
     return Prepared(req, schema, prompt, names, linking)
 
 
+def has_data(req: Request, schema: PreparedSchema | None) -> bool:
+    """Whether there are rows to run on: a database, or rows in the schema or the request's context."""
+    return bool(req.db or (schema and (schema.has_rows or (req.context or "").strip())))
+
+
 def wants_run(req: Request, schema: PreparedSchema | None) -> bool:
     if req.run is not None:
         return req.run and bool(schema or req.db)
-    return bool(req.db or (schema and (schema.has_rows or (req.context or "").strip())))
+    return has_data(req, schema)
 
 
 def execute(sql: str, req: Request, schema: PreparedSchema | None) -> RunResult | None:
@@ -215,9 +225,29 @@ def select(lm: Backend, p: Prepared, first: Answer, decoding: Decoding) -> Answe
     return chosen
 
 
+def by_votes(lm: Backend, p: Prepared, first: Answer, decoding: Decoding) -> Answer:
+    """The greedy answer and votes-1 sampled ones (seeded), each run on the request's data; the answer
+    of the largest group of equal results is kept (nl2sql.choose.vote). Only with rows to run on."""
+    start = time.perf_counter()
+    answers = [first]
+    for k in range(1, decoding.votes):
+        gen = lm.generate(p.prompt, decoding.max_new_tokens, Sampling(seed=k), p.names)
+        answers.append(finish(lm, p, gen, constrained=p.names is not None))
+    for ans in answers:
+        if ans.result is None and ans.validation.ok:
+            ans.result = execute(ans.model_sql, p.request, p.schema)
+    index, agreed = vote(answers)
+    chosen = answers[index]
+    chosen.votes, chosen.candidates_tried = (agreed, len(answers)), len(answers)
+    chosen.selection_s = time.perf_counter() - start
+    return chosen
+
+
 def _complete(lm: Backend, p: Prepared, generation: Generation, decoding: Decoding) -> Answer:
-    first = finish(lm, p, generation, constrained=p.names is not None)
-    return select(lm, p, unsteered_if_unparsable(lm, p, first, decoding), decoding)
+    first = unsteered_if_unparsable(lm, p, finish(lm, p, generation, constrained=p.names is not None), decoding)
+    if decoding.votes > 1 and has_data(p.request, p.schema):
+        return by_votes(lm, p, first, decoding)
+    return select(lm, p, first, decoding)
 
 
 def _backend(lm) -> Backend:

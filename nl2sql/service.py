@@ -52,6 +52,7 @@ class ServiceConfig:
     backend: str = "auto"  # nl2sql.backends.NAMES; auto: llama.cpp on a CPU when installed
     candidates: int = DEFAULT_CANDIDATES  # execution-guided selection (nl2sql.pipeline)
     constrain: bool = DEFAULT_CONSTRAIN  # schema-constrained decoding (nl2sql.constrain)
+    votes: int = 1  # voting's default in the app's "Thorough" setting (nl2sql.choose)
     max_question_chars: int = 500
     max_schema_chars: int = 20_000
     max_sql_chars: int = 10_000
@@ -69,7 +70,7 @@ class ServiceConfig:
             raise ValueError(f"BACKEND must be one of {', '.join(BACKENDS)}, got {backend!r}")
         return cls(base_model=env.get("BASE_MODEL", "packaged"), ft_model=env.get("FT_MODEL", default_ft) or None,
                    backend=backend, candidates=_int_env(env, "CANDIDATES", DEFAULT_CANDIDATES),
-                   constrain=_bool_env(env, "CONSTRAIN", DEFAULT_CONSTRAIN),
+                   constrain=_bool_env(env, "CONSTRAIN", DEFAULT_CONSTRAIN), votes=_int_env(env, "VOTES", 1),
                    max_question_chars=_int_env(env, "MAX_QUESTION_CHARS", 500),
                    max_schema_chars=_int_env(env, "MAX_SCHEMA_CHARS", 20_000),
                    max_sql_chars=_int_env(env, "MAX_SQL_CHARS", 10_000),

@@ -276,3 +276,19 @@ def test_the_verdict_names_the_tables_shown_and_the_user_can_choose_them(tiny_ap
     assert "shown 2 of 10 tables: warehouses, shipments" in verdict and "customers(" not in lm.calls[0].prompt
     with pytest.raises(gr.Error, match="no such table in the schema: nowhere"):
         list(ui.generate_sql("q", SHOP, "sqlite", None, "nowhere"))
+
+
+def test_thorough_voting_from_the_page(tiny_app):
+    from tests.test_voting import LOW, TOP, TOP_TOO
+
+    _, verdict = _verdict(tiny_app, "Who earns most?", SCHEMA, LOW, TOP, TOP_TOO)
+    assert "✅ **runs**" in verdict and "1 of 1 answers agreed" not in verdict  # votes=1 by default: greedy
+    from dataclasses import replace
+
+    from tests.conftest import scripted
+
+    ui = app.App(replace(tiny_app.config, max_new_tokens=400), loader=lambda spec: scripted([LOW, TOP, TOP_TOO]))
+    *_, (sql, verdict) = ui.generate_sql("Who earns most?", SCHEMA, "sqlite", None, "", 3)
+    assert sql == TOP.rstrip(";") and "2 of 3 answers agreed" in verdict
+    with pytest.raises(gr.Error, match="choose 1 to 8 samples, not 9"):
+        list(ui.generate_sql("Who earns most?", SCHEMA, "sqlite", None, "", 9))

@@ -56,6 +56,7 @@ def test_foreign_key_paths_join_distant_tables(shop):
 def test_tables_always_kept(shop):
     shown = link("How many?", shop, always={"shipments"})
     assert "shipments" in shown.tables
+    assert "ghosts" not in link("How many?", shop, always={"shipments", "ghosts"}).tables  # not in the schema
 
 
 def test_small_schemas_pass_through_untouched(shop):

@@ -31,15 +31,16 @@ def test_two_processes_convert_at_once_then_reload_from_cache(tmp_path, monkeypa
 
 @pytest.fixture(scope="module")
 def packaged():
+    from nl2sql.backends import TransformersBackend
     from nl2sql.models import load
 
-    return load("packaged")
+    return TransformersBackend(load("packaged"))
 
 
 def test_packaged_answers_a_simple_question(packaged):
-    from nl2sql.pipeline import answer
+    from nl2sql.pipeline import Request, answer
 
-    a = answer(packaged, "How many employees are there?", "CREATE TABLE employees(id INT, name TEXT)", run=True)
+    a = answer(packaged, Request("How many employees are there?", "CREATE TABLE employees(id INT, name TEXT)", run=True))
     assert "SmolLM2-135M-Instruct" in a.model_name and "GGUF" in a.model_name
     assert a.validation.ok, a.generation.text
     assert a.result is not None and a.result.ok, a.result
@@ -47,14 +48,15 @@ def test_packaged_answers_a_simple_question(packaged):
 
 
 def test_packaged_streams_and_batches(packaged):
-    from nl2sql.pipeline import Answer, Request, answer_batch, answer_stream
+    from nl2sql.pipeline import Decoding, Request, answer_batch, answer_stream
 
     schema = (EXAMPLES / "company.sql").read_text()
     reqs = [Request("How many departments are there?", schema), Request("List the names of all employees.", schema)]
-    batch = answer_batch(packaged, reqs, batch_size=2)
+    batch = answer_batch(packaged, reqs, Decoding(batch_size=2))
     assert all(a.validation.ok for a in batch), [a.generation.text for a in batch]
-    events = list(answer_stream(packaged, reqs[0]))
-    assert isinstance(events[-1], Answer) and len(events) > 2
+    *partials, last = list(answer_stream(packaged, reqs[0]))
+    assert len(partials) > 2 and all(not p.done for p in partials) and last.validation.ok
+    assert last.result is not None and last.result.ok  # the schema has rows: run at once
 
 
 def test_cpu_smoke_recipe_trains_the_packaged_base(tmp_path):
