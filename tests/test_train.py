@@ -204,3 +204,12 @@ def test_linked_training_prompts_show_what_serving_shows():
     # The gold's tables are always shown, even where linking alone would leave them out.
     odd = dict(row, sql="SELECT carrier FROM shipments")
     assert "shipments" in sft.kept_tables(odd, 2, random.Random(0), link_tables=True)
+
+
+@pytest.mark.parametrize("flags,label", [({"avx2", "fma"}, "avx2"), ({"avx2", "avx512f", "avx512_bf16"}, "avx512_bf16"),
+                                         ({"avx512_bf16", "amx_bf16"}, "amx_bf16"), (set(), "x86_64)")])
+def test_the_hardware_label_names_the_cpus_vector_kind(monkeypatch, flags, label):
+    monkeypatch.setattr(sft, "cpu_flags", lambda: frozenset(flags))
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(sft.platform, "machine", lambda: "x86_64")
+    assert sft.hardware_label().endswith(label + ("" if label.endswith(")") else ")"))

@@ -15,7 +15,7 @@ from sqlglot.errors import SqlglotError
 
 from nl2sql.data import load_rows, mix, split_holdout
 from nl2sql.link import link
-from nl2sql.models import bf16_supported, cpu_name, packaged_checkpoint, resolve
+from nl2sql.models import bf16_supported, cpu_flags, cpu_name, packaged_checkpoint, resolve
 from nl2sql.prompt import build_prompt, completion
 from nl2sql.schema import SchemaError, parse_schema
 
@@ -139,7 +139,8 @@ def hardware_label() -> str:
 
     if torch.cuda.is_available():
         return torch.cuda.get_device_name(0)
-    return f"{cpu_name()} ({torch.get_num_threads()} threads, {platform.machine()})"
+    isa = next((f for f in ("amx_bf16", "avx512_bf16", "avx512f", "avx2") if f in cpu_flags()), "")
+    return f"{cpu_name()} ({torch.get_num_threads()} threads, {platform.machine()}{', ' + isa if isa else ''})"
 
 
 def plot_losses(log_history: list[dict], path: Path) -> None:
