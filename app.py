@@ -128,7 +128,7 @@ def _dialect(d: str) -> str:
 
 
 class App:
-    """The app's handlers over one config and its model pool; `blocks()` lays them out as a Gradio page."""
+    """The app's handlers over one config and its model pool; `build(app)` lays them out as a Gradio page."""
 
     def __init__(self, config: ServiceConfig, loader=None):
         """`loader(spec) -> Backend` loads a model (default: nl2sql.backends.open_backend with the config's backend)."""
