@@ -17,7 +17,7 @@ from nl2sql.data import load_rows, mix, split_holdout
 from nl2sql.link import link
 from nl2sql.models import bf16_supported, cpu_flags, cpu_name, packaged_checkpoint, resolve
 from nl2sql.prompt import build_prompt, completion
-from nl2sql.schema import SchemaError, parse_schema
+from nl2sql.schema import SchemaError, parse_schema, prepare_schema
 
 
 @dataclass
@@ -55,7 +55,8 @@ def kept_tables(row: dict, extra: int, rng: random.Random, full_fraction: float 
     (nl2sql.link, the gold's tables always kept); else the gold's tables plus `extra` random others."""
     gold = row["sql"][0] if isinstance(row["sql"], list) else row["sql"]
     if link_tables and row.get("schema"):
-        return link(row["question"], parse_schema(row["schema"]), always=used_tables(gold)).tables
+        # prepare_schema is cached: a source's rows share a few schemas (Spider: ~50 questions each)
+        return link(row["question"], prepare_schema(row["schema"]).parsed, always=used_tables(gold)).tables
     if extra < 0 or not row.get("schema") or rng.random() < full_fraction:
         return None
     names = [t.name for t in parse_schema(row["schema"]).tables]
