@@ -92,6 +92,24 @@ def finalize(trainer, data_args, sft_args, model_args, *configs, info: dict) -> 
         trainer.push_to_hub()
 
 
+def packed_data(train_ds, tokenizer, sft_args):
+    """(train rows in an order that puts rows of one prompt prefix into the same micro-batch, for as many
+    epochs as the run needs; the packing collator). The trainer then reads them in that order."""
+    import math
+
+    from training.packing import PackingCollator, grouped_order, prefix_key
+
+    rows_per_step = sft_args.per_device_train_batch_size * sft_args.gradient_accumulation_steps
+    epochs = math.ceil(sft_args.max_steps * rows_per_step / len(train_ds)) if sft_args.max_steps > 0 \
+        else math.ceil(sft_args.num_train_epochs)
+    order = grouped_order([prefix_key(p) for p in train_ds["prompt"]], sft_args.per_device_train_batch_size,
+                          sft_args.seed, epochs)
+    sft_args.train_sampling_strategy = "sequential"
+    if sft_args.max_steps <= 0:
+        sft_args.num_train_epochs = 1  # the order already holds every epoch
+    return train_ds.select(order), PackingCollator(tokenizer.pad_token_id)
+
+
 def trainer_class():
     """SFTTrainer with the cheaper completion-only loss (see training.sft.completion_only_loss)."""
     from trl import SFTTrainer
@@ -120,13 +138,16 @@ def main(argv: list[str] | None = None) -> int:
     eval_ds = to_dataset(eval_rows, tokenizer, data_args, sft_args.seed, sft_args.max_length) if eval_rows else None
     if eval_ds is None:
         sft_args.eval_strategy = "no"
+    collator = None
+    if data_args.shared_prefix_packing:
+        train_ds, collator = packed_data(train_ds, tokenizer, sft_args)
     Path(sft_args.output_dir).mkdir(parents=True, exist_ok=True)
     write_config(Path(sft_args.output_dir), data_args, sft_args, model_args, relay_args)
     rows_per_step = sft_args.per_device_train_batch_size * sft_args.gradient_accumulation_steps
     relay = recorder(sft_args.output_dir, argv, rows_per_step, hardware_label(), relay_args.warm_start)
     trainer = trainer_class()(model=model, args=sft_args, train_dataset=train_ds, eval_dataset=eval_ds,
                               processing_class=tokenizer, peft_config=peft_config(model_args, relay_args),
-                              callbacks=[relay])
+                              callbacks=[relay], data_collator=collator)
     start = time.perf_counter()
     trainer.train(resume_from_checkpoint=resume)
     info = {"name": Path(sft_args.output_dir).name, "base": model_args.model_name_or_path, "lora": model_args.use_peft,
