@@ -4,6 +4,8 @@ The nl2sql Gradio app: Generate SQL, Validate SQL, Compare base vs fine-tuned. H
 adapt the UI to nl2sql (pipeline, service); API names for gradio_client: generate_sql, run_sql,
 validate_sql, compare. Config from the environment (BASE_MODEL, FT_MODEL, BACKEND, MAX_*_CHARS, ...),
 overridable by flags; the page is built from a config (`build(App(config))`), with no module state.
+With DATABASE_URL set (a secret on a Space, a secure variable on Azure), "your database" joins the
+example schemas: questions are answered from its own schema and run on it, read-only (nl2sql.database).
 Listening address: --host/--port, then GRADIO_SERVER_NAME/GRADIO_SERVER_PORT, then HOST/PORT, then
 0.0.0.0:7860.
 """
@@ -24,10 +26,12 @@ import pandas as pd
 
 from nl2sql.backends import NAMES as BACKENDS
 from nl2sql.backends.base import STOPS
+from nl2sql.database import DatabaseError, open_database
 from nl2sql.pipeline import Answer, Decoding, Request, answer, answer_stream, run_sql as run_request_sql
 from nl2sql.sandbox import RunResult, describe, shown
 from nl2sql.schema import SchemaError
-from nl2sql.service import InputError, ModelPool, ServiceConfig, check_text, load_upload, validation_report
+from nl2sql.service import (UPLOAD_NAME, UPLOAD_PREFIX, InputError, ModelPool, ServiceConfig, check_text, load_upload,
+                            validation_report)
 from nl2sql.sql import DIALECTS, changes_data
 
 log = logging.getLogger("nl2sql.app")
@@ -38,6 +42,7 @@ EXAMPLE_QUESTIONS = [["Which department has the highest average salary?", SCHEMA
                      ["What is the total quantity ordered per product category?", SCHEMAS.get("shop", "")],
                      ["List the names of employees hired after 2020.", SCHEMAS.get("company", "")]]
 MAX_VOTES = 8
+YOUR_DATABASE = "your database"  # the schema choice (and the API's `db` value) for DATABASE_URL
 EMPTY = pd.DataFrame({"": []})  # no result: an empty table (a column-less frame shows phantom headers 1 2 3)
 
 
@@ -92,7 +97,9 @@ def badge(ans: Answer, max_new_tokens: int) -> str:
     lines = [headline(ans)]
     lines += [f"- {e}" for e in ans.validation.errors] + [f"- ⚠️ {u}" for u in ans.unknown]
     if ans.changes_data:
-        lines.append("- ⚠️ changes data: runs only on a private copy")
+        server = ans.result is not None and not ans.result.private
+        lines.append("- ⚠️ changes data: " + ("refused: your database is only read" if server
+                                               else "runs only on a private copy"))
     if ans.linking is not None and ans.linking.pruned:
         lines.append(f"- {ans.linking.describe()} (\"Tables to show\" chooses them)")
     if g and g.stop in ("limit", "repetition"):
@@ -136,12 +143,26 @@ class App:
         self.pool = ModelPool(config, loader)
         self.decoding = Decoding(config.max_new_tokens, config.constrain, config.candidates)
 
+    def database(self, db: str | None) -> str | None:
+        """The data a request may use: an upload this app made, or "your database" (DATABASE_URL). Any
+        other path or URL is refused: API callers cannot point the server at files or hosts."""
+        if not db:
+            return None
+        if db == YOUR_DATABASE:
+            if not self.config.database_url:
+                raise InputError("No database is connected: the server's DATABASE_URL is not set.")
+            return self.config.database_url
+        path = Path(db)
+        if path.name == UPLOAD_NAME and path.parent.name.startswith(UPLOAD_PREFIX) and path.is_file():
+            return str(path)
+        raise InputError(f"db must be {YOUR_DATABASE!r} or the path of an upload made by this app.")
+
     def request(self, question: str, schema: str, dialect: str, db: str | None, tables: str = "") -> Request:
         c = self.config
         question = check_text(question, "question", c.max_question_chars, required=True)
         schema = check_text(schema, "schema", c.max_schema_chars)
         chosen = [t.strip() for t in check_text(tables, "table list", c.max_question_chars).split(",") if t.strip()]
-        return Request(question, schema or None, _dialect(dialect), db=db or None, tables=chosen or None)
+        return Request(question, schema or None, _dialect(dialect), db=self.database(db), tables=chosen or None)
 
     @user_errors
     def generate_sql(self, question: str, schema: str, dialect: str = "sqlite", db: str | None = None,
@@ -168,7 +189,7 @@ class App:
         schema = check_text(schema, "schema", self.config.max_schema_chars)
         if not schema and not db:
             raise InputError("Add a schema (CREATE TABLE + INSERT rows) or upload data to run the query on.")
-        result = run_request_sql(sql, Request("run", schema or None, _dialect(dialect), db=db or None))
+        result = run_request_sql(sql, Request("run", schema or None, _dialect(dialect), db=self.database(db)))
         status = describe(result) if result.ok else f"❌ {result.error}"
         return table(result), status
 
@@ -207,6 +228,20 @@ class App:
         up = load_upload(paths, self.config.max_upload_mb)
         return up.schema, str(up.db_path), f"Loaded {len(up.tables)} table(s): {', '.join(up.tables)}. Run uses this data."
 
+    def choose_schema(self, name: str):
+        """An example schema, or "your database" -> (schema text, db, message listing its tables, dialect:
+        the database's own for "your database", else left as it is)."""
+        if name != YOUR_DATABASE:
+            return SCHEMAS[name], None, "", gr.skip()
+        try:
+            db = open_database(self.database(YOUR_DATABASE))
+            names = db.tables()
+        except (InputError, DatabaseError) as e:
+            return "", None, f"❌ {e}", gr.skip()
+        shown = ", ".join(names[:40]) + (f" and {len(names) - 40} more" if len(names) > 40 else "")
+        return "", YOUR_DATABASE, (f"Your database ({db.backend}, {len(names)} tables: {shown}). Questions are "
+                                   f"answered from its own schema and run on it, read-only."), db.dialect
+
     def status_tick(self):
         text = self.pool.status()
         return text, gr.Timer(active="loading…" in text)
@@ -235,7 +270,8 @@ def build(ui: App) -> gr.Blocks:
                     schema = gr.Code(label="Schema (CREATE TABLE, optionally INSERT rows)", language="sql",
                                      value=SCHEMAS.get("company", ""), lines=10)
                     with gr.Row():
-                        example = gr.Dropdown(list(SCHEMAS), label="Example schema", value="company")
+                        choices = list(SCHEMAS) + ([YOUR_DATABASE] if ui.config.database_url else [])
+                        example = gr.Dropdown(choices, label="Example schema", value="company")
                         upload = gr.File(label="Or upload SQLite / CSV", file_count="multiple",
                                          file_types=[".sqlite", ".db", ".sqlite3", ".csv"])
                     upload_msg = gr.Markdown()
@@ -249,12 +285,12 @@ def build(ui: App) -> gr.Blocks:
                     go = gr.Button("Generate SQL", variant="primary")
                     sql = gr.Code(label="SQL", language="sql", lines=6, interactive=True)
                     verdict = gr.Markdown()
-                    run_btn = gr.Button("Run (the SQL as edited) on the schema's rows or the upload")
+                    run_btn = gr.Button("Run (the SQL as edited) on the schema's rows, the upload or your database")
                     run_status = gr.Markdown()
                     result = gr.Dataframe(label="Result", interactive=False, value=EMPTY)
                     gr.DeepLinkButton()
             gr.Examples(EXAMPLE_QUESTIONS, inputs=[question, schema])
-            example.change(lambda name: (SCHEMAS[name], None, ""), example, [schema, db_state, upload_msg],
+            example.change(ui.choose_schema, example, [schema, db_state, upload_msg, dialect],
                            api_visibility="private")
             upload.upload(ui.use_upload, upload, [schema, db_state, upload_msg], api_visibility="private")
             go.click(ui.generate_sql, [question, schema, dialect, db_state, tables, votes], [sql, verdict],

@@ -63,9 +63,10 @@ def _golds(row: dict) -> list[str]:
 
 
 def request(row: dict) -> Request:
-    """The pipeline request for a data row: run on its data, with table snapshots to compare DML by."""
-    return Request(row["question"], row.get("schema"), run=True, db=row.get("db"), context=row.get("context"),
-                   snapshot=True)
+    """The pipeline request for a data row: run on its data (a SQLite file, or a database URL where the
+    SQL runs transpiled from the row's dialect), with table snapshots to compare DML by."""
+    return Request(row["question"], row.get("schema"), row.get("dialect") or "sqlite", run=True, db=row.get("db"),
+                   context=row.get("context"), snapshot=True)
 
 
 def gold_results(row: dict) -> list[RunResult | None]:

@@ -12,6 +12,7 @@ import math
 import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
 
 import sqlglot
 from sqlglot import exp
@@ -52,6 +53,8 @@ class ExampleResult:
 
 
 def _norm_value(v):
+    if isinstance(v, Decimal):  # PostgreSQL's NUMERIC (AVG of integers): the same number as SQLite's REAL
+        v = float(v)
     if isinstance(v, float):
         if math.isnan(v):
             return "nan"
@@ -62,6 +65,7 @@ def _norm_value(v):
 
 
 def _close(a, b) -> bool:
+    a, b = (float(x) if isinstance(x, Decimal) else x for x in (a, b))
     if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
         return math.isclose(a, b, rel_tol=FLOAT_TOLERANCE, abs_tol=FLOAT_TOLERANCE)
     return a == b

@@ -1,7 +1,9 @@
 """python -m nl2sql "How many employees are there?" --schema examples/company.sql --run
 
 Prints the SQL for a question (in --dialect), any validation or grounding problems, and with --run
-the query's result on the schema (DDL + INSERTs) or on a --db SQLite file opened read-only.
+the query's result on the schema (DDL + INSERTs) or on --db: a SQLite file opened read-only, or a
+database URL (postgresql://..., duckdb:///file.duckdb, mysql://...) whose schema is read from it and
+where the query runs in its own dialect, in a read-only transaction (nl2sql.database).
 Bad input gives a one-line error and exit status 2; a model that cannot load, status 3.
 """
 
@@ -22,13 +24,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m nl2sql", description="Turn an English question into SQL.")
     p.add_argument("question", help="the question, in plain English")
     p.add_argument("--schema", type=Path, help="file with the schema: CREATE TABLE statements, optionally INSERTs")
-    p.add_argument("--db", type=Path, help="a SQLite file to run the query on (read-only)")
+    p.add_argument("--db", help="a SQLite file, or a database URL (postgresql://user@host/db, duckdb:///file.duckdb, "
+                                "mysql://...): its schema is read from it and queries run on it, read-only")
     p.add_argument("--model", default=None, help="model spec: packaged, a checkpoint or adapter dir, a hub id "
                                                "(default: the fine-tuned adapter under models/, else packaged)")
     p.add_argument("--backend", default="auto", choices=BACKENDS,
                    help="generation engine (default auto: llama.cpp on a CPU when installed, else transformers)")
     p.add_argument("--remote-url", help="OpenAI-compatible server for --backend remote (or NL2SQL_REMOTE_URL)")
-    p.add_argument("--dialect", default="sqlite", choices=DIALECTS, help="dialect of the printed SQL")
+    p.add_argument("--dialect", default=None, choices=DIALECTS,
+                   help="dialect of the printed SQL (default: the database's own, else sqlite)")
     p.add_argument("--run", action="store_true", help="execute the query and print the result")
     p.add_argument("--max-new-tokens", type=int, default=DEFAULT_MAX_NEW_TOKENS)
     p.add_argument("--candidates", type=int, default=DEFAULT_CANDIDATES,
@@ -49,11 +53,7 @@ def _read_schema(args: argparse.Namespace) -> str | None:
         if not args.schema.is_file():
             raise ValueError(f"schema file not found: {args.schema}")
         return args.schema.read_text()
-    if args.db:
-        from nl2sql.sandbox import read_schema
-
-        return read_schema(args.db)
-    return None
+    return None  # a --db's own schema is read by the pipeline
 
 
 def _report(answer, verbose: bool) -> None:
@@ -63,7 +63,9 @@ def _report(answer, verbose: bool) -> None:
     for miss in answer.unknown:
         print(f"warning: {miss}", file=sys.stderr)
     if answer.changes_data:
-        print("warning: changes data: runs only on a private copy", file=sys.stderr)
+        where = "refused on a database server (read-only)" if answer.result and not answer.result.private \
+            else "runs only on a private copy"
+        print(f"warning: changes data: {where}", file=sys.stderr)
     g = answer.generation
     if g and g.stop in ("limit", "repetition"):
         print(f"warning: stopped early: {STOPS[g.stop]}", file=sys.stderr)
@@ -87,10 +89,12 @@ def _report(answer, verbose: bool) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
+        from nl2sql.database import sqlite_path
         from nl2sql.pipeline import Request, check_request
 
-        if args.db and not args.db.is_file():
-            raise ValueError(f"database file not found: {args.db}")
+        path = sqlite_path(args.db)
+        if path is not None and not path.is_file():
+            raise ValueError(f"database file not found: {path}")
         # Run when asked (--run); a query is never run unasked from the command line.
         tables = [t for t in args.tables.split(",") if t.strip()] if args.tables else None
         req = Request(args.question, _read_schema(args), args.dialect, args.run, args.db, tables=tables)

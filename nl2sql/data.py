@@ -18,6 +18,7 @@ import random
 from collections.abc import Iterable
 from pathlib import Path
 
+from nl2sql.database import is_url
 from nl2sql.schema import split_ddl
 
 GRETEL = "gretelai/synthetic_text_to_sql"
@@ -51,7 +52,7 @@ def from_gretel(row: dict, index: int = 0) -> dict:
 def from_canonical(row: dict, base: Path | None = None, index: int = 0) -> dict:
     """Normalise a canonical row; a relative `db` is resolved against `base` (the data file's folder)."""
     db = row.get("db")
-    if db and base is not None and not Path(db).is_absolute():
+    if db and base is not None and not is_url(db) and not Path(db).is_absolute():
         db = str((base / db).resolve())
     out = {k: row.get(k) for k in CANONICAL_KEYS}
     out.update(id=str(row.get("id", index)), db=db, dialect=row.get("dialect") or "sqlite")

@@ -32,6 +32,7 @@ from pathlib import Path
 from nl2sql.backends.base import DEFAULT_MAX_NEW_TOKENS, Backend, Generation, Sampling
 from nl2sql.choose import vote
 from nl2sql.constrain import Names, names_or_none
+from nl2sql.database import database_schema, dialect_of, open_database, sqlite_path
 from nl2sql.link import Linking, link
 from nl2sql.prompt import build_prompt
 from nl2sql.sandbox import RunResult, run as run_sandbox
@@ -47,11 +48,14 @@ DEFAULT_LINK = True  # schema linking (docs/linking.md)
 @dataclass
 class Request:
     """One question. `schema`: DDL, optionally followed by INSERT rows; `context`: more rows kept apart
-    (canonical data rows carry them so); `db`: a .sqlite file. `run`: None runs when there is data."""
+    (canonical data rows carry them so); `db`: a SQLite file, or a database URL (postgresql://...,
+    duckdb:///file.duckdb, mysql://...; nl2sql.database), whose own schema is used when `schema` is
+    None. `run`: None runs when there is data. `dialect`: of the SQL shown; None: the database's own
+    (sqlite for a file or a pasted schema)."""
 
     question: str
     schema: str | None = None
-    dialect: str = "sqlite"  # of the SQL shown
+    dialect: str | None = None  # of the SQL shown (None: the database's own)
     run: bool | None = None
     db: str | Path | None = None
     context: str | None = None
@@ -105,12 +109,32 @@ class Prepared:
     linking: Linking | None = None
 
 
+def shown_dialect(req: Request) -> str:
+    """The dialect of the SQL an answer shows: the request's, else its database's, else SQLite."""
+    return req.dialect or (dialect_of(req.db) if req.db else MODEL_DIALECT)
+
+
+def _server(req: Request) -> bool:
+    """Whether the request's data is a database server or DuckDB file (not SQLite: the sandbox runs that)."""
+    return bool(req.db) and sqlite_path(req.db) is None
+
+
+def _fit(req: Request, schema: PreparedSchema | None) -> dict:
+    """How SQLite SQL is fitted to the schema when written in another dialect (sql.fit_to_schema): on a
+    database, to the schema read from it (exact spellings, so names are respelled as it spells them);
+    else to the request's schema (strings and types only: a pasted DDL's spelling may not be the stored one)."""
+    if _server(req):
+        return {"schema": prepare_schema(database_schema(req.db)).parsed, "respell": True}
+    return {"schema": schema.parsed if schema else None, "respell": False}
+
+
 def read_schema_of(req: Request) -> PreparedSchema | None:
-    """The request's schema, read once (cached); ValueError/SchemaError with a one-line message."""
+    """The request's schema (else its database's), read once (cached); ValueError/SchemaError/
+    DatabaseError with a one-line message."""
     if not req.question or not req.question.strip():
         raise ValueError("the question is empty")
     if req.schema is None or not req.schema.strip():
-        return None
+        return prepare_schema(database_schema(req.db)) if req.db else None
     return prepare_schema(req.schema)
 
 
@@ -154,14 +178,25 @@ def wants_run(req: Request, schema: PreparedSchema | None) -> bool:
     return has_data(req, schema)
 
 
-def execute(sql: str, req: Request, schema: PreparedSchema | None) -> RunResult | None:
-    """Run SQLite `sql` where the request's data lives; None when it has none. The one place that
-    decides: a database file read-only (a private in-memory copy for DML), else an in-memory database
-    built from the schema's DDL and rows."""
+def execute(sql: str, req: Request, schema: PreparedSchema | None, dialect: str = MODEL_DIALECT) -> RunResult | None:
+    """Run `sql` (written in `dialect`) where the request's data lives; None when it has none. The one
+    place that decides: a database server or DuckDB file in its own dialect, read-only by the database
+    (nl2sql.database); a SQLite file read-only (a private in-memory copy for DML); else an in-memory
+    database built from the schema's DDL and rows."""
+    if _server(req):
+        db = open_database(str(req.db))
+        target, errors = transpile(sql, dialect, db.dialect, **_fit(req, schema))
+        if errors:
+            return RunResult(error=f"cannot be written in {db.dialect}: {errors[0]}", private=False)
+        return db.run(target)
+    if dialect != MODEL_DIALECT:
+        sql, errors = transpile(sql, dialect, MODEL_DIALECT)
+        if errors:
+            return RunResult(error=f"the SQL does not parse as {dialect}: {errors[0]}")
     dml = changes_data(sql)
     snap = req.snapshot and dml
     if req.db:
-        return run_sandbox(sql, db_path=req.db, copy=dml, with_snapshot=snap)
+        return run_sandbox(sql, db_path=sqlite_path(req.db), copy=dml, with_snapshot=snap)
     if schema is not None:
         rows = "".join(part for part in (schema.context, req.context) if part)
         return run_sandbox(sql, schema=schema.ddl, context=rows or None, with_snapshot=snap)
@@ -169,27 +204,30 @@ def execute(sql: str, req: Request, schema: PreparedSchema | None) -> RunResult 
 
 
 def run_sql(sql: str, req: Request) -> RunResult:
-    """Run SQL written in `req.dialect` (a user's edit, a gold query) on the request's data."""
-    schema = read_schema_of(Request(req.question or "-", req.schema))
-    if schema is None and not req.db:
+    """Run SQL written in the request's dialect (a user's edit, a gold query) on the request's data."""
+    if not (req.schema and req.schema.strip()) and not req.db:
         raise ValueError("there is no data to run on: give a schema (CREATE TABLE + INSERT rows) or a database")
-    sqlite_sql, errors = transpile(sql, req.dialect, MODEL_DIALECT)
-    if errors:
-        raise ValueError(f"the SQL does not parse as {req.dialect}: {errors[0]}")
-    return execute(sqlite_sql, req, schema)
+    schema = read_schema_of(Request(req.question or "-", req.schema, db=req.db))
+    dialect = shown_dialect(req)
+    target = dialect_of(req.db) if _server(req) else MODEL_DIALECT
+    if dialect != target:
+        _, errors = transpile(sql, dialect, target)
+        if errors:
+            raise ValueError(f"the SQL does not parse as {dialect}: {errors[0]}")
+    return execute(sql, req, schema, dialect)
 
 
 def finish(lm: Backend, p: Prepared, generation: Generation, constrained: bool = False) -> Answer:
     """Everything after generation: validate, transpile, ground, run."""
     req, model_sql = p.request, generation.sql
     validation = validate(model_sql, MODEL_DIALECT)
-    sql = model_sql
-    if validation.ok and req.dialect != MODEL_DIALECT:
-        sql, errors = transpile(model_sql, MODEL_DIALECT, req.dialect)
-        validation = Validation(not errors, [SqlError(f"transpile to {req.dialect}: {e}") for e in errors])
+    sql, dialect = model_sql, shown_dialect(req)
+    if validation.ok and dialect != MODEL_DIALECT:
+        sql, errors = transpile(model_sql, MODEL_DIALECT, dialect, **_fit(req, p.schema))
+        validation = Validation(not errors, [SqlError(f"transpile to {dialect}: {e}") for e in errors])
     unknown = ground(model_sql, p.schema.parsed, MODEL_DIALECT) if p.schema and validation.ok else []
     result = execute(model_sql, req, p.schema) if validation.ok and wants_run(req, p.schema) else None
-    return Answer(req.question, sql, model_sql, req.dialect, validation, unknown, result, generation, lm.name,
+    return Answer(req.question, sql, model_sql, dialect, validation, unknown, result, generation, lm.name,
                   constrained=constrained, changes_data=validation.ok and changes_data(model_sql), linking=p.linking)
 
 

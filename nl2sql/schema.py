@@ -72,11 +72,14 @@ def split_statements(text: str, dialect: str = "sqlite") -> list[str]:
     return out
 
 
+_LEADING_COMMENTS = re.compile(r"^(\s*(--[^\n]*(\n|$)|/\*.*?\*/))*", re.S)
+
+
 def split_ddl(text: str, dialect: str = "sqlite") -> tuple[str, str]:
     """Split a schema text into (DDL statements, everything else such as INSERTs), both ';'-joined."""
     ddl, rest = [], []
     for stmt in split_statements(text, dialect):
-        words = stmt.lstrip("( \n\t").split(None, 1)  # empty for a statement of parentheses only
+        words = _LEADING_COMMENTS.sub("", stmt).lstrip("( \n\t").split(None, 1)  # empty: parentheses only
         (ddl if words and words[0].upper() in {"CREATE", "ALTER", "DROP"} else rest).append(stmt)
     join = lambda parts: "".join(p + ";\n" for p in parts)  # noqa: E731
     return join(ddl), join(rest)
@@ -204,7 +207,7 @@ def _as_sqlite(statement: exp.Expression) -> str:
     return statement.sql("sqlite", unsupported_level=sqlglot.ErrorLevel.IGNORE)
 
 
-def _affinity(type_name: str) -> str:
+def affinity(type_name: str) -> str:
     """SQLite's type affinity rules (https://sqlite.org/datatype3.html, 3.1) as a plain type name."""
     t = type_name.upper()
     for needles, name in ((("INT",), "INTEGER"), (("CHAR", "CLOB", "TEXT"), "TEXT"), (("BLOB",), "BLOB"),
@@ -219,7 +222,7 @@ def _plain_ddl(tables: list[Table]) -> str:
     q = lambda name: '"' + name.replace('"', '""') + '"'  # noqa: E731
     out = []
     for t in tables:
-        cols = [f"{q(c.name)} {_affinity(c.type)}".rstrip() for c in t.columns]
+        cols = [f"{q(c.name)} {affinity(c.type)}".rstrip() for c in t.columns]
         keys = ", ".join(q(c.name) for c in t.columns if c.primary_key)
         body = ", ".join(cols + ([f"PRIMARY KEY ({keys})"] if keys else []))
         out.append(f"CREATE TABLE {q(t.name)} ({body});\n")

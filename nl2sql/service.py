@@ -60,6 +60,7 @@ class ServiceConfig:
     max_new_tokens: int = 160
     concurrency: int = 1  # model calls at once (2 CPU cores: one at a time is fastest overall)
     queue_size: int = 64
+    database_url: str | None = field(default=None, repr=False)  # DATABASE_URL: "Your database" (nl2sql.database)
 
     @classmethod
     def from_env(cls, env=None) -> "ServiceConfig":
@@ -77,7 +78,8 @@ class ServiceConfig:
                    max_upload_mb=_int_env(env, "MAX_UPLOAD_MB", 20),
                    max_new_tokens=_int_env(env, "MAX_NEW_TOKENS", 160),
                    concurrency=_int_env(env, "CONCURRENCY", 1),
-                   queue_size=_int_env(env, "QUEUE_SIZE", 64))
+                   queue_size=_int_env(env, "QUEUE_SIZE", 64),
+                   database_url=(env.get("DATABASE_URL") or "").strip() or None)
 
 
 def check_text(value: str | None, name: str, limit: int, required: bool = False) -> str:
@@ -171,6 +173,9 @@ def _csv_table(conn: sqlite3.Connection, path: Path, used: set[str]) -> str:
     return name
 
 
+UPLOAD_PREFIX, UPLOAD_NAME = "nl2sql-upload-", "data.sqlite"  # where an upload's private copy lives
+
+
 def load_upload(paths: list[str | Path], max_mb: int, workdir: str | Path | None = None) -> Upload:
     """One .sqlite/.db file, or CSV files (one table each), as a private SQLite file + its schema."""
     paths = [Path(p) for p in paths or []]
@@ -179,7 +184,7 @@ def load_upload(paths: list[str | Path], max_mb: int, workdir: str | Path | None
     total = sum(p.stat().st_size for p in paths)
     if total > max_mb * 1024 * 1024:
         raise InputError(f"The upload is {total / 1e6:.1f} MB; the limit is {max_mb} MB.")
-    out = Path(tempfile.mkdtemp(prefix="nl2sql-upload-", dir=workdir)) / "data.sqlite"
+    out = Path(tempfile.mkdtemp(prefix=UPLOAD_PREFIX, dir=workdir)) / UPLOAD_NAME
     sqlite_files = [p for p in paths if p.suffix.lower() in (".sqlite", ".db", ".sqlite3")]
     csvs = [p for p in paths if p.suffix.lower() == ".csv"]
     if len(sqlite_files) + len(csvs) != len(paths) or (sqlite_files and (csvs or len(sqlite_files) > 1)):

@@ -292,3 +292,44 @@ def test_thorough_voting_from_the_page(tiny_app):
     assert sql == TOP.rstrip(";") and "2 of 3 answers agreed" in verdict
     with pytest.raises(gr.Error, match="choose 1 to 8 samples, not 9"):
         list(ui.generate_sql("Who earns most?", SCHEMA, "sqlite", None, "", 9))
+
+
+def test_your_database_from_database_url(tiny_app, tmp_path):
+    """DATABASE_URL: "your database" is offered, its tables listed, questions answered from its own schema
+    and run on it in its dialect; writes refused; the URL's password never shown."""
+    import duckdb
+
+    path = tmp_path / "shop.duckdb"
+    conn = duckdb.connect(str(path))
+    conn.execute("CREATE TABLE products (id INTEGER PRIMARY KEY, title VARCHAR, price DOUBLE)")
+    conn.execute("INSERT INTO products VALUES (1, 'Pen', 2.5), (2, 'Desk', 120.0)")
+    conn.close()
+    from dataclasses import replace
+
+    from tests.conftest import scripted
+
+    lm = scripted(["SELECT title FROM products WHERE price > 10;", "DELETE FROM products;"])
+    ui = app.App(replace(tiny_app.config, database_url=f"duckdb:///{path}", max_new_tokens=400), loader=lambda s: lm)
+    schema, db, message, dialect = ui.choose_schema(app.YOUR_DATABASE)
+    assert (schema, db, dialect) == ("", app.YOUR_DATABASE, "duckdb") and "1 tables: products" in message
+    *_, (sql, verdict) = ui.generate_sql("Which products cost more than 10?", schema, dialect, db)
+    assert sql == "SELECT title FROM products WHERE price > 10" and verdict.startswith("✅ **runs** (duckdb): 1 row")
+    assert "products(" in lm.calls[0].prompt
+    *_, (_, verdict) = ui.generate_sql("Remove all products", schema, dialect, db)
+    assert "only queries run on your database" in verdict and "refused: your database is only read" in verdict
+    df, _ = ui.run_sql("SELECT COUNT(*) AS n FROM products", "duckdb", "", db)
+    assert list(df["n"]) == [2]
+    with pytest.raises(gr.Error, match="db must be 'your database' or the path of an upload"):
+        ui.run_sql("SELECT 1", "sqlite", "", str(path))  # API callers cannot point the server elsewhere
+    with pytest.raises(gr.Error, match="DATABASE_URL is not set"):
+        tiny_app.run_sql("SELECT 1", "sqlite", "", app.YOUR_DATABASE)
+
+    def offered(ui) -> bool:
+        drop = [c for c in app.build(ui).config["components"] if c.get("props", {}).get("label") == "Example schema"]
+        return app.YOUR_DATABASE in str(drop[0]["props"]["choices"])
+
+    assert offered(ui) and not offered(tiny_app)
+    secret = app.App(replace(tiny_app.config, database_url="postgresql://ana:pw-123@/nodb?host=/no/such/dir"))
+    _, db, message, _ = secret.choose_schema(app.YOUR_DATABASE)
+    assert db is None and message.startswith("❌ cannot connect to postgresql://ana:***@") and "pw-123" not in message
+    assert "pw-123" not in repr(secret.config)

@@ -11,6 +11,8 @@ SCHEMA = str(EXAMPLES / "company.sql")
     (["q", "--schema", "/no/such/file.sql"], "schema file not found"),
     (["q", "--db", "/no/such.sqlite"], "database file not found"),
     (["q", "--run"], "--run needs --schema or --db"),
+    (["q", "--db", "duckdb:///no/such.duckdb"], "no such DuckDB file"),
+    (["q", "--db", "postgresql://ana:pw-9@/shop?host=/no/such/dir"], "cannot connect to postgresql://ana:***@"),
 ])
 def test_bad_input_is_one_line_and_status_2(capsys, argv, message):
     assert main(argv) == 2

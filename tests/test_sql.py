@@ -147,3 +147,16 @@ def test_pathologically_nested_output_is_an_error_not_a_crash():
     assert not v.ok and "nested too deeply" in v.errors[0].message
     assert ground(text, DDL) == [] and pretty(text) == text
     assert transpile(text, "sqlite", "postgres")[1]
+
+
+def test_schema_comments_and_sqlite_double_quoted_strings():
+    from nl2sql.schema import prepare_schema
+    from nl2sql.sql import ground
+
+    schema = prepare_schema("/* exported */\n-- people\nCREATE TABLE singer (name TEXT, country TEXT);\n"
+                            "INSERT INTO singer VALUES ('Ana', 'France');")
+    assert schema.table_names == ["singer"] and schema.has_rows
+    # SQLite reads "France" as a string when no column has that name: not an unknown column.
+    assert ground('SELECT name FROM singer WHERE country = "France"', schema.parsed) == []
+    assert [u.name for u in ground('SELECT "nme" FROM singer', schema.parsed)] == []  # a string too, in SQLite
+    assert [u.name for u in ground("SELECT nme FROM singer", schema.parsed)] == ["nme"]
