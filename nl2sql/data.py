@@ -123,10 +123,10 @@ def load_file(path: str | Path) -> list[dict]:
     return canonicalize(reader(path), str(path), path.parent)
 
 
-def load_synthetic(split: str = "train", n: int = 1000, seed: int = 0) -> list[dict]:
+def load_synthetic(split: str = "train", n: int = 1000, seed: int = 0, join_boost: float = 1.0) -> list[dict]:
     from nl2sql.synth import generate
 
-    return [from_gretel(r) for r in generate(n, seed, split)]
+    return [from_gretel(r) for r in generate(n, seed, split, join_boost)]
 
 
 def load_hub(name: str, split: str = "train") -> list[dict]:
@@ -140,10 +140,12 @@ def load_hub(name: str, split: str = "train") -> list[dict]:
     return canonicalize(ds.to_list(), name)
 
 
-def load_rows(spec: str, split: str = "train", limit: int | None = None, seed: int = 0) -> list[dict]:
-    """Canonical rows from `spec` (see the module docstring); `limit` keeps the first rows."""
+def load_rows(spec: str, split: str = "train", limit: int | None = None, seed: int = 0,
+              join_boost: float = 1.0) -> list[dict]:
+    """Canonical rows from `spec` (see the module docstring); `limit` keeps the first rows; `join_boost`
+    makes the synthetic generator's join questions that much more common."""
     if spec == "synthetic" or spec.startswith("synthetic:"):
-        rows = load_synthetic(spec.partition(":")[2] or split, limit or 1000, seed)
+        rows = load_synthetic(spec.partition(":")[2] or split, limit or 1000, seed, join_boost)
     elif Path(spec).suffix.lower() in READERS or Path(spec).exists():
         rows = load_file(spec)
     elif "/" in spec:

@@ -241,7 +241,7 @@ def _sqlite_ddl(statements: list[exp.Expression], tables: list[Table], original:
     return rendered if rendered and _loads_in_sqlite(rendered) else _plain_ddl(tables)
 
 
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=2048)
 def prepare_schema(text: str, dialect: str = "sqlite") -> PreparedSchema:
     """Read a schema text once: SchemaError (one line) when it holds no table the kit can use.
 

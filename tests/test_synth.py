@@ -59,7 +59,7 @@ def test_proportions_of_complexity_and_task(rows):
 
 
 def test_schema_variety(rows):
-    contexts = " ".join(r["sql_context"] for r in rows[:400])
+    contexts = " ".join(r["sql_context"] for r in rows[:1500])
     assert "INTEGER PRIMARY KEY" in contexts and "NULL" in contexts and "DATE" in contexts and "BOOLEAN" in contexts
     assert any(c in contexts for c in ("customerId", "CustomerId", "custId"))  # camel/Pascal/abbreviated
     assert "_id INTEGER PRIMARY KEY" in contexts and "  id INTEGER PRIMARY KEY" in contexts
@@ -93,3 +93,32 @@ def test_cli_writes_jsonl_and_parquet(tmp_path):
 
     assert pq.read_table(tmp_path / "s.parquet").num_rows == 20
     assert synth_main(["--n", "5", "--out", str(tmp_path / "s.txt")]) == 2
+
+
+def test_the_test_split_never_changes_as_templates_are_added():
+    """The synthetic test split is a fixed yardstick: rows made before the train-only templates, hashed."""
+    import hashlib
+
+    test = list(generate(300, seed=0, split="test"))
+    digest = hashlib.sha256(json.dumps(test, sort_keys=True).encode()).hexdigest()
+    assert digest == "4b8f611d557d7c31acf91ac60cf804673bbce964f9e77f8f5bfc1898a3b0d7ab"
+    late = {t.name for t in REGISTRY if t.train_only}
+    assert len(late) >= 8
+
+
+def test_join_boost_makes_join_questions_common_and_they_run():
+    from nl2sql.synth.templates import REGISTRY
+
+    plain = Counter(r["sql_complexity"] for r in generate(1500, seed=5, split="train"))
+    boosted = list(generate(1500, seed=5, split="train", join_boost=2.0))
+    counts = Counter(r["sql_complexity"] for r in boosted)
+    joins = lambda c: c["single join"] + c["multiple_joins"]  # noqa: E731
+    assert joins(counts) > 1.6 * joins(plain)
+    for r in boosted:
+        if "JOIN" in r["sql"]:
+            _execute(r)  # every gold runs on its own context
+    having = [r for r in boosted if "HAVING COUNT(*) >" in r["sql"] and "JOIN" in r["sql"]]
+    assert having and all(_execute(r)[0] for r in having)  # the threshold keeps some parents
+    with pytest.raises(ValueError, match="join_boost must be above 0"):
+        next(generate(1, split="train", join_boost=0))
+    assert {t.name for t in REGISTRY if t.train_only} <= {t.name for t in REGISTRY}

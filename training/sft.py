@@ -28,6 +28,8 @@ class DataArguments:
     data_weights: list[float] = field(default_factory=lambda: [1.0])
     data_split: str = field(default="train", metadata={"help": "split of hub sources"})
     synthetic_rows: int = field(default=20000, metadata={"help": "rows drawn from a synthetic source"})
+    synthetic_join_boost: float = field(default=1.0, metadata={
+        "help": "synthetic sources: join questions (single and multiple joins) this many times as common"})
     eval_fraction: float = field(default=0.02, metadata={"help": "held out from each source (by schema)"})
     max_eval_rows: int = field(default=200, metadata={"help": "cap on held-out rows per source"})
     schema_in_prompt: bool = field(default=True, metadata={"help": "False reproduces the question-only seed"})
@@ -97,7 +99,7 @@ def load_mixture(args: DataArguments, seed: int) -> tuple[list[dict], list[dict]
     parts, held = [], []
     for source, weight in zip(args.data_sources, args.data_weights):
         rows = load_rows(source, split=args.data_split, limit=args.synthetic_rows if source.startswith("synthetic")
-                         else None, seed=seed)
+                         else None, seed=seed, join_boost=args.synthetic_join_boost)
         train, test = split_holdout(rows, args.eval_fraction, seed, args.max_eval_rows, group_key="schema")
         parts.append((train, weight))
         held += test

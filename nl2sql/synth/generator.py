@@ -34,11 +34,21 @@ def domains_for(split: str) -> list[Domain]:
     return [d for d in DOMAINS if split == "all" or (d.name in TEST_DOMAINS) == (split == "test")]
 
 
-def _by_complexity() -> dict[str, list[Template]]:
+def _by_complexity(split: str) -> dict[str, list[Template]]:
+    """The templates of each class; the test split only draws on those it was made with (train_only ones
+    came later), so its rows never change as templates are added."""
     groups = defaultdict(list)
     for t in REGISTRY:
-        groups[t.complexity].append(t)
+        if not (t.train_only and split == "test"):
+            groups[t.complexity].append(t)
     return groups
+
+
+def class_weights(join_boost: float = 1.0) -> dict[str, float]:
+    """Each complexity class's share of rows; `join_boost` multiplies the join classes' weights (training)."""
+    if join_boost <= 0:
+        raise ValueError(f"join_boost must be above 0, got {join_boost}")
+    return {k: w * (join_boost if k in ("single join", "multiple_joins") else 1.0) for k, w in COMPLEXITY_WEIGHTS.items()}
 
 
 def _sentence(text: str) -> str:
@@ -73,12 +83,14 @@ def _host(templates: list[Template], db: Db, rng: random.Random, tries: int = 4)
     return None, None
 
 
-def generate(n: int, seed: int = 0, split: str = "train") -> Iterator[dict]:
-    """Yield `n` unique gretel-format rows from the split's domains, deterministically for `seed`."""
+def generate(n: int, seed: int = 0, split: str = "train", join_boost: float = 1.0) -> Iterator[dict]:
+    """Yield `n` unique gretel-format rows from the split's domains, deterministically for `seed`;
+    `join_boost` > 1 makes join questions that much more common (training data that teaches joins)."""
     domains = domains_for(split)
     rng = random.Random(seed)
-    groups = _by_complexity()
-    classes, weights = list(COMPLEXITY_WEIGHTS), list(COMPLEXITY_WEIGHTS.values())
+    groups = _by_complexity(split)
+    shares = class_weights(join_boost)
+    classes, weights = list(shares), list(shares.values())
     seen: set[tuple[str, str]] = set()
     made, attempts = 0, 0
     while made < n:
