@@ -1,5 +1,5 @@
 """python -m eval.evaluate --model packaged [--model DIR ...] --data SOURCE [--limit N] [--backend auto]
-                          [--candidates 1] [--votes 1] [--no-constrain] [--no-link] [--batch_size B] [--judge]
+                          [--candidates 1] [--votes 1] [--no-constrain] [--no-link] [--values] [--batch_size B] [--judge]
                           --out DIR
 
 Scores each model on a data source (see nl2sql.data: synthetic:test, a canonical JSONL such as
@@ -26,12 +26,13 @@ from eval.metrics import ExampleResult
 from nl2sql.backends import NAMES as BACKENDS, BackendUnavailable
 from nl2sql.data import DataError, load_rows
 from nl2sql.models import ModelSpecError
-from nl2sql.pipeline import DEFAULT_CONSTRAIN, DEFAULT_LINK, Answer, Decoding, Request, answer_batch, run_sql
+from nl2sql.pipeline import DEFAULT_CONSTRAIN, DEFAULT_LINK, DEFAULT_VALUES, Answer, Decoding, Request, answer_batch, run_sql
 from nl2sql.sandbox import RunResult
 from nl2sql.schema import SchemaError
 
 # what predictions made before these fields were recorded used
-_UNRECORDED = {"backend": "transformers", "candidates": 1, "constrain": False, "link": False, "votes": 1}
+_UNRECORDED = {"backend": "transformers", "candidates": 1, "constrain": False, "link": False, "votes": 1,
+               "values": False}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -50,6 +51,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="voting: greedy + N-1 sampled answers run on the row's data; the most common result wins")
     p.add_argument("--link", action=argparse.BooleanOptionalAction, default=DEFAULT_LINK,
                    help="schema linking: show the model the tables the question needs (default: %(default)s)")
+    p.add_argument("--values", action=argparse.BooleanOptionalAction, default=DEFAULT_VALUES,
+                   help="value hints: the stored values the question names, beside their columns (default: %(default)s)")
     p.add_argument("--batch_size", type=int, default=8)
     p.add_argument("--max_new_tokens", type=int, default=160)
     p.add_argument("--judge", action="store_true", help="also grade with an LLM judge (see eval/judge.py)")
@@ -131,7 +134,7 @@ def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tu
         lm = open_backend(spec, args.backend)
         setting = {"backend": lm.kind, "candidates": args.candidates,
                    "constrain": args.constrain and lm.can_constrain, "link": args.link,
-                   "votes": args.votes}
+                   "votes": args.votes, "values": args.values}
         for key, value in setting.items():  # one run, one setting: refuse to mix
             before = {d["extra"].get(key, _UNRECORDED[key]) for (m, _), d in done.items() if m == spec}
             if before - {value}:
@@ -140,10 +143,11 @@ def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tu
                 raise ModelSpecError(f"{out_file} holds predictions of {spec} made with {key} {old}, "
                                      f"not {value}: pass {flag} or a new --out")
         name = lm.label + (" + schema-constrained" if setting["constrain"] else "") \
-            + (" + schema linking" if args.link else "") + (f" + voting of {args.votes}" if args.votes > 1 else "") \
+            + (" + schema linking" if args.link else "") + (" + value hints" if args.values else "") \
+            + (f" + voting of {args.votes}" if args.votes > 1 else "") \
             + (f" + execution-guided selection of {args.candidates}" if args.candidates > 1 else "")
         decoding = Decoding(args.max_new_tokens, args.constrain, args.candidates, args.batch_size, args.link,
-                            args.votes)
+                            args.votes, args.values)
         bar = tqdm(total=len(rows), initial=len(rows) - len(todo), desc=f"eval {name[:40]}", unit="ex")
         with out_file.open("a") as f:
             for i in range(0, len(todo), args.batch_size):
@@ -156,7 +160,9 @@ def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tu
                     res.extra["model_name"] = name
                     res.extra.update(setting, candidates_tried=ans.candidates_tried, constrained=ans.constrained,
                                      votes_agreed=ans.votes[0] if ans.votes else None,
-                                     tables_shown=ans.linking.tables if ans.linking else None)
+                                     tables_shown=ans.linking.tables if ans.linking else None,
+                                     values_shown=[f"{h.table}.{h.column}={h.value}" for h in ans.linking.values]
+                                     if ans.linking else None)
                     if judge is not None:
                         res.judge = judge.judge(row["question"], row.get("schema"), res.gold, res.predicted).to_dict()
                     f.write(json.dumps(res.to_dict(), default=str) + "\n")

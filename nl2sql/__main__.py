@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from nl2sql.backends import DEFAULT_MAX_NEW_TOKENS, NAMES as BACKENDS
-from nl2sql.pipeline import DEFAULT_CANDIDATES, DEFAULT_CONSTRAIN, DEFAULT_LINK
+from nl2sql.pipeline import DEFAULT_CANDIDATES, DEFAULT_CONSTRAIN, DEFAULT_LINK, DEFAULT_VALUES
 from nl2sql.backends.base import STOPS
 from nl2sql.schema import SchemaError
 from nl2sql.sql import DIALECTS
@@ -44,6 +44,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--link", action=argparse.BooleanOptionalAction, default=DEFAULT_LINK,
                    help="schema linking: show the model only the tables the question needs (default: on)")
     p.add_argument("--tables", help="comma-separated tables to show the model (overrides linking)")
+    p.add_argument("--values", action=argparse.BooleanOptionalAction, default=DEFAULT_VALUES,
+                   help="show the stored values the question names beside their columns (needs data; default: off)")
     p.add_argument("--verbose", action="store_true", help="also print the model's raw text, timings, tables shown")
     return p.parse_args(argv)
 
@@ -125,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"-- loaded {lm.label} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     try:
         ans = answer(lm, req, Decoding(args.max_new_tokens, args.constrain, args.candidates, link=args.link,
-                                     votes=args.votes))
+                                     votes=args.votes, values=args.values))
     except BackendUnavailable as e:
         print(f"error: {e}", file=sys.stderr)
         return 3

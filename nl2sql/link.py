@@ -35,14 +35,18 @@ class Linking:
     tables: list[str]
     scores: dict[str, float] = field(default_factory=dict)
     total: int = 0  # tables in the schema
+    values: tuple = ()  # nl2sql.values.ValueHit: stored values the question names, shown beside their columns
 
     @property
     def pruned(self) -> bool:
         return len(self.tables) < self.total
 
     def describe(self) -> str:
-        return (f"shown {len(self.tables)} of {self.total} tables: {', '.join(self.tables)}" if self.pruned
+        text = (f"shown {len(self.tables)} of {self.total} tables: {', '.join(self.tables)}" if self.pruned
                 else f"all {self.total} tables shown")
+        if self.values:
+            text += "; values named: " + ", ".join(f"{h.table}.{h.column} = {h.value!r}" for h in self.values[:4])
+        return text
 
 
 def stem(word: str) -> str:

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from nl2sql.backends.base import DEFAULT_MAX_NEW_TOKENS, Backend, Generation, Sampling
@@ -38,11 +38,14 @@ from nl2sql.prompt import build_prompt
 from nl2sql.sandbox import RunResult, run as run_sandbox
 from nl2sql.schema import PreparedSchema, Schema, SchemaError, prepare_schema
 from nl2sql.sql import SqlError, Unknown, Validation, changes_data, ground, sql_region, transpile, validate
+from nl2sql.values import IndexCache, ValueHit, build_index, by_column
 
 MODEL_DIALECT = "sqlite"
 DEFAULT_CANDIDATES = 1  # 4 lifts grounded answers, not correct ones, at ~1.5x the time (docs/evaluation-and-decoding.md)
 DEFAULT_CONSTRAIN = True  # schema-constrained decoding (docs/evaluation-and-decoding.md)
 DEFAULT_LINK = True  # schema linking (docs/linking.md)
+DEFAULT_VALUES = False  # value hints in the prompt: off until a model is trained with them (docs/linking.md)
+_VALUE_INDEXES = IndexCache()  # one per database or pasted schema with rows
 
 
 @dataclass
@@ -72,6 +75,7 @@ class Decoding:
     candidates: int = DEFAULT_CANDIDATES
     batch_size: int = 8
     link: bool = DEFAULT_LINK  # schema linking: show the model the tables the question needs (nl2sql.link)
+    values: bool = DEFAULT_VALUES  # show the values the question names beside their columns (nl2sql.values)
     votes: int = 1  # > 1: greedy + votes-1 samples, run, the most common result wins (nl2sql.choose)
 
 
@@ -143,8 +147,25 @@ def check_request(req: Request) -> None:
     read_schema_of(req)
 
 
-def shown_tables(req: Request, schema: PreparedSchema, decoding: Decoding) -> Linking:
-    """The tables the prompt shows: the request's own choice, else schema linking's, else all."""
+def value_hits(req: Request, schema: PreparedSchema) -> list[ValueHit]:
+    """The stored values the question names (nl2sql.values), from an index built once per database."""
+    path = sqlite_path(req.db)
+    if _server(req):
+        key = ("url", str(req.db))
+    elif path is not None:
+        stat = path.stat() if path.is_file() else None
+        key = ("file", str(path.resolve()), stat.st_mtime_ns if stat else 0, stat.st_size if stat else 0)
+    else:
+        key = ("schema", schema.text, req.context or "")
+    data = Request(req.question, req.schema, db=req.db, context=req.context)
+    index = _VALUE_INDEXES.get(key, lambda: build_index(lambda sql: execute(sql, data, schema), schema.parsed))
+    return index.find(req.question)
+
+
+def shown_tables(req: Request, schema: PreparedSchema, decoding: Decoding,
+                 hits: list[ValueHit] = ()) -> Linking:
+    """The tables the prompt shows: the request's own choice, else schema linking's (keeping the tables
+    that hold values the question names), else all."""
     names = schema.table_names
     if req.tables:
         wanted = {t.strip().lower() for t in req.tables if t.strip()}
@@ -153,15 +174,21 @@ def shown_tables(req: Request, schema: PreparedSchema, decoding: Decoding) -> Li
             raise ValueError(f"no such table in the schema: {', '.join(sorted(unknown))}")
         shown = [n for n in names if n.lower() in wanted]
         return Linking(shown, total=len(names))
-    return link(req.question, schema.parsed) if decoding.link else Linking(names, total=len(names))
+    if not decoding.link:
+        return Linking(names, total=len(names))
+    return link(req.question, schema.parsed, always={h.table.lower() for h in hits})
 
 
 def prepare(lm: Backend, req: Request, decoding: Decoding) -> Prepared:
     schema = read_schema_of(req)
     if schema is None:
         return Prepared(req, None, build_prompt(req.question, None, lm.tokenizer), None)
-    linking = shown_tables(req, schema, decoding)
-    prompt = build_prompt(req.question, schema.parsed, lm.tokenizer, tables=linking.tables)
+    hits = value_hits(req, schema) if decoding.values and has_data(req, schema) else []
+    linking = shown_tables(req, schema, decoding, hits)
+    shown_hits = [h for h in hits if h.table in linking.tables]
+    linking = replace(linking, values=tuple(shown_hits))
+    prompt = build_prompt(req.question, schema.parsed, lm.tokenizer, tables=linking.tables,
+                          values=by_column(shown_hits))
     shown = Schema([t for t in schema.parsed.tables if t.name in linking.tables])
     names = names_or_none(shown) if decoding.constrain and lm.can_constrain else None
     return Prepared(req, schema, prompt, names, linking)

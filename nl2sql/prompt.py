@@ -22,8 +22,13 @@ def _ident(name: str) -> str:
     return exp.to_identifier(name).sql("sqlite")
 
 
-def render_table(table: Table) -> str:
-    """`name(id*, col, fk->other.col)` for one table."""
+def _literal(value: str) -> str:
+    return exp.Literal.string(value).sql("sqlite")
+
+
+def render_table(table: Table, values: dict[tuple[str, str], list[str]] | None = None) -> str:
+    """`name(id*, col, fk->other.col, city ('Paris'))` for one table; `values`: {(table, column) lower-cased:
+    values the question names that the column holds} (nl2sql.values)."""
     refs = {fk.column.lower(): fk for fk in table.foreign_keys}
     cols = []
     for c in table.columns:
@@ -31,27 +36,32 @@ def render_table(table: Table) -> str:
         fk = refs.get(c.name.lower())
         if fk:
             text += f"->{_ident(fk.ref_table)}.{_ident(fk.ref_column)}"
+        hits = (values or {}).get((table.name.lower(), c.name.lower()))
+        if hits:
+            text += f" ({', '.join(map(_literal, hits))})"
         cols.append(text)
     return f"{_ident(table.name)}({', '.join(cols)})"
 
 
-def render_schema(schema: str | Schema, dialect: str = "sqlite", tables: list[str] | None = None) -> str:
-    """The compact schema text; `tables` keeps only those tables (in the schema's order).
+def render_schema(schema: str | Schema, dialect: str = "sqlite", tables: list[str] | None = None,
+                  values: dict[tuple[str, str], list[str]] | None = None) -> str:
+    """The compact schema text; `tables` keeps only those tables (in the schema's order); `values` as in
+    render_table.
 
     Raises nl2sql.schema.SchemaError when a DDL string does not parse.
     """
     parsed = parse_schema(schema, dialect) if isinstance(schema, str) else schema
     keep = {t.lower() for t in tables} if tables is not None else None
-    return "\n".join(render_table(t) for t in parsed.tables if keep is None or t.name.lower() in keep)
+    return "\n".join(render_table(t, values) for t in parsed.tables if keep is None or t.name.lower() in keep)
 
 
 def user_text(question: str, schema: str | Schema | None = None, dialect: str = "sqlite",
-              tables: list[str] | None = None) -> str:
+              tables: list[str] | None = None, values: dict[tuple[str, str], list[str]] | None = None) -> str:
     """The user turn: compact schema (when given; only `tables` if set) and the question; else the bare question."""
     question = " ".join(question.split())
     if schema is None or (isinstance(schema, str) and not schema.strip()):
         return question
-    return f"Tables:\n{render_schema(schema, dialect, tables)}\nQuestion: {question}"
+    return f"Tables:\n{render_schema(schema, dialect, tables, values)}\nQuestion: {question}"
 
 
 def has_chat_template(tokenizer) -> bool:
@@ -59,9 +69,9 @@ def has_chat_template(tokenizer) -> bool:
 
 
 def build_prompt(question: str, schema: str | Schema | None = None, tokenizer=None, dialect: str = "sqlite",
-                 tables: list[str] | None = None) -> str:
+                 tables: list[str] | None = None, values: dict[tuple[str, str], list[str]] | None = None) -> str:
     """The full prompt text for `question` (+ schema), in the tokenizer's chat template when it has one."""
-    user = user_text(question, schema, dialect, tables)
+    user = user_text(question, schema, dialect, tables, values)
     if not has_chat_template(tokenizer):
         return PLAIN_TEMPLATE.format(user=user)
     messages = [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]

@@ -18,6 +18,7 @@ from nl2sql.link import link
 from nl2sql.models import bf16_supported, cpu_flags, cpu_name, packaged_checkpoint, resolve
 from nl2sql.prompt import build_prompt, completion
 from nl2sql.schema import SchemaError, parse_schema, prepare_schema
+from nl2sql.values import by_column
 
 
 @dataclass
@@ -42,6 +43,9 @@ class DataArguments:
                 "shows; replaces the random extra tables of prune_extra_tables"})
     normalize_sql: bool = field(default=True, metadata={"help": "rewrite gold SQL in sqlglot's uniform style"})
     max_rows: int | None = field(default=None, metadata={"help": "cap on training rows after mixing (smoke runs)"})
+    value_hints: bool = field(default=False, metadata={
+        "help": "show the values a question names beside their columns where a row has data (nl2sql.values), "
+                "as serving does with Decoding(values=True)"})
     shared_prefix_packing: bool = field(default=False, metadata={
         "help": "rows whose prompts start alike (one schema, as shown) share one copy of that start in a micro-batch "
                 "(training.packing): the same loss, far fewer tokens; the row order is arranged for it (one process)"})
@@ -55,19 +59,30 @@ def used_tables(sql: str) -> set[str]:
 
 
 def kept_tables(row: dict, extra: int, rng: random.Random, full_fraction: float = 0.0,
-                link_tables: bool = False) -> list[str] | None:
+                link_tables: bool = False, also: set[str] = frozenset()) -> list[str] | None:
     """Table names to render for a training row (None = all): with `link_tables`, what serving shows
-    (nl2sql.link, the gold's tables always kept); else the gold's tables plus `extra` random others."""
+    (nl2sql.link, the gold's tables and `also`, e.g. tables holding named values, always kept); else the
+    gold's tables plus `extra` random others."""
     gold = row["sql"][0] if isinstance(row["sql"], list) else row["sql"]
     if link_tables and row.get("schema"):
         # prepare_schema is cached: a source's rows share a few schemas (Spider: ~50 questions each)
-        return link(row["question"], prepare_schema(row["schema"]).parsed, always=used_tables(gold)).tables
+        return link(row["question"], prepare_schema(row["schema"]).parsed, always=used_tables(gold) | set(also)).tables
     if extra < 0 or not row.get("schema") or rng.random() < full_fraction:
         return None
     names = [t.name for t in parse_schema(row["schema"]).tables]
     used = used_tables(gold)
     others = [n for n in names if n.lower() not in used]
     return [n for n in names if n.lower() in used] + rng.sample(others, min(extra, len(others)))
+
+
+def row_value_hits(row: dict) -> list:
+    """The values a training row's question names, found in its rows (context or db) as serving finds
+    them (nl2sql.pipeline.value_hits); none for a row without data (Spider train has no table contents)."""
+    from nl2sql.pipeline import Request, has_data, value_hits
+
+    req = Request(row["question"], row["schema"], db=row.get("db"), context=row.get("context"))
+    schema = prepare_schema(row["schema"])
+    return value_hits(req, schema) if has_data(req, schema) else []
 
 
 def uniform_sql(sql: str) -> str:
@@ -84,9 +99,11 @@ def sft_example(row: dict, tokenizer, args: DataArguments, rng: random.Random) -
     gold = uniform_sql(gold) if args.normalize_sql else gold
     schema = row.get("schema") if args.schema_in_prompt else None
     try:
+        hits = row_value_hits(row) if schema and args.value_hints else []
         tables = kept_tables(row, args.prune_extra_tables, rng, args.full_schema_fraction,
-                             args.link_tables) if schema else None
-        prompt = build_prompt(row["question"], schema, tokenizer, tables=tables)
+                             args.link_tables, {h.table.lower() for h in hits}) if schema else None
+        shown = [h for h in hits if tables is None or h.table in tables]
+        prompt = build_prompt(row["question"], schema, tokenizer, tables=tables, values=by_column(shown))
     except SchemaError:
         return None
     return {"prompt": prompt, "completion": completion(gold, tokenizer)}
