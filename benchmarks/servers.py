@@ -1,14 +1,14 @@
 """Throwaway database servers for tests and measurements, and a SQLite -> PostgreSQL/DuckDB copier.
 
-`TempPostgres()`: a real PostgreSQL server from Debian's `postgresql` package (`apt-get install
-postgresql`; .ci/run installs it) in a temporary folder, listening only on a Unix socket there. Run as
-root (CI), it runs the server as the unprivileged user `nobody`, since PostgreSQL refuses to run as
-root. `copy_sqlite(path, url)` copies a SQLite database's tables and rows into another database (the
-Spider dev databases into PostgreSQL and DuckDB for `benchmarks.dialects`): column types from SQLite's
-affinity, widened to text where the rows disagree with the declared type; primary and foreign keys
-where the rows allow them.
+`TempPostgres()` / `TempMariaDB()`: a real PostgreSQL / MariaDB server from Debian's packages
+(`apt-get install postgresql mariadb-server`; .ci/run installs both) in a temporary folder, listening
+only on a Unix socket there. Run as root (CI), each runs its server as the unprivileged user `nobody`,
+since both refuse to run as root. `copy_sqlite(path, url)` copies a SQLite database's tables and rows
+into another database (the Spider dev databases into PostgreSQL and DuckDB for `benchmarks.dialects`):
+column types from SQLite's affinity, widened to text where the rows disagree with the declared type;
+primary and foreign keys where the rows allow them.
 
-    python -m benchmarks.servers   # start one, print its URL, stop on Enter
+    python -m benchmarks.servers   # start a PostgreSQL server, print its URL, stop on Enter
 """
 
 from __future__ import annotations
@@ -91,6 +91,75 @@ class TempPostgres:
         shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self) -> "TempPostgres":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+class TempMariaDB:
+    """A MariaDB server (Debian's `mariadb-server`) in a temp dir on a Unix socket, no TCP; as `nobody`
+    when run as root. `url(db)` gives its SQLAlchemy URL (root, no password: the socket is private)."""
+
+    def __init__(self):
+        self.bin = shutil.which("mariadbd") or (shutil.which("mysqld") if shutil.which("mariadb-install-db") else None)
+        if self.bin is None or shutil.which("mariadb-install-db") is None:
+            raise RuntimeError("MariaDB is not installed: apt-get install mariadb-server")
+        self.dir = Path(tempfile.mkdtemp(prefix="nl2sql-mariadb-"))
+        self.data, self.socket = self.dir / "data", self.dir / "mysql.sock"
+        self.proc = None
+        self._kw = {}
+        if os.geteuid() == 0:
+            import pwd
+
+            entry = pwd.getpwnam(UNPRIVILEGED)
+            os.chown(self.dir, entry.pw_uid, entry.pw_gid)
+            self._kw = dict(user=entry.pw_uid, group=entry.pw_gid, extra_groups=[])
+
+    def start(self, timeout: float = 30) -> "TempMariaDB":
+        import time
+
+        subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={self.data}", "--skip-test-db",
+                        "--auth-root-authentication-method=normal"], check=True, capture_output=True, timeout=120,
+                       cwd=self.dir, **self._kw)
+        self.proc = subprocess.Popen([self.bin, "--no-defaults", f"--datadir={self.data}", f"--socket={self.socket}",
+                                      "--skip-networking", f"--pid-file={self.dir / 'server.pid'}",
+                                      f"--log-error={self.dir / 'server.log'}"], cwd=self.dir,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **self._kw)
+        deadline = time.monotonic() + timeout
+        while not self.socket.exists():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"MariaDB did not start: {(self.dir / 'server.log').read_text()[-500:]}")
+            time.sleep(0.1)
+        return self
+
+    def url(self, database: str, user: str = "root", password: str | None = None) -> str:
+        login = f"{user}:{password}" if password else user
+        return f"mysql://{login}@localhost/{database}?unix_socket={self.socket}"
+
+    def sql(self, statement: str, database: str | None = None) -> None:
+        import pymysql
+
+        conn = pymysql.connect(unix_socket=str(self.socket), user="root", database=database, autocommit=True)
+        try:
+            conn.cursor().execute(statement)
+        finally:
+            conn.close()
+
+    def create_database(self, name: str) -> str:
+        self.sql(f"CREATE DATABASE `{name}`")
+        return self.url(name)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self) -> "TempMariaDB":
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -111,7 +111,9 @@ def scrub(message: str, url: str) -> str:
 def _short(e: Exception, url: str) -> str:
     """A driver error's first meaningful line, scrubbed."""
     orig = getattr(e, "orig", None) or e
-    lines = [ln.strip() for ln in str(orig).splitlines() if ln.strip() and not ln.startswith(("[SQL", "(Back"))]
+    args = getattr(orig, "args", ())
+    text = str(args[1]) if len(args) >= 2 and isinstance(args[0], int) else str(orig)  # PyMySQL: (code, message)
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith(("[SQL", "(Back"))]
     return scrub(lines[0] if lines else type(orig).__name__, url)
 
 
@@ -247,7 +249,10 @@ class Database:
             return raw.driver_connection.cursor(name="nl2sql_query") if query else raw.cursor()
         if self.backend in ("mysql", "mariadb"):
             setup = raw.cursor()
-            setup.execute(f"SET SESSION max_execution_time = {ms}")
+            if getattr(self.engine.dialect, "is_mariadb", False):  # MariaDB's name and unit for the same limit
+                setup.execute(f"SET SESSION max_statement_time = {limits.timeout_s:g}")
+            else:
+                setup.execute(f"SET SESSION max_execution_time = {ms}")
             setup.execute("START TRANSACTION READ ONLY")
             setup.close()
             return raw.cursor()

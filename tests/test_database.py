@@ -255,3 +255,46 @@ def test_table_comments_reach_the_schema_and_an_empty_database_is_a_clear_error(
     duckdb.connect(str(empty)).close()
     with pytest.raises(DatabaseError, match="has no tables"):
         open_database(f"duckdb:///{empty}").schema()
+
+
+# --- MySQL / MariaDB ------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def maria():
+    from benchmarks.servers import TempMariaDB
+
+    try:
+        server = TempMariaDB()
+    except RuntimeError:
+        if os.environ.get("CI"):
+            pytest.fail("MariaDB is not installed: .ci/run installs it (apt-get install mariadb-server)")
+        pytest.skip("MariaDB is not installed (apt-get install mariadb-server)")
+    server.start()
+    try:
+        server.sql("CREATE DATABASE music")
+        server.sql("CREATE TABLE Singer (Singer_ID INT PRIMARY KEY, Name TEXT, country TEXT, age INT)", "music")
+        server.sql("INSERT INTO Singer VALUES " + ", ".join(f"({r[0]}, '{r[1]}', '{r[2]}', {r[3]})" for r in ROWS),
+                   "music")
+        server.sql(f"CREATE USER reader@localhost IDENTIFIED BY '{SECRET}'")
+        server.sql("GRANT SELECT ON music.* TO reader@localhost")
+        server.music = server.url("music")
+        yield server
+    finally:
+        server.stop()
+
+
+def test_mariadb_answers_read_only_and_time_bounded(maria):
+    db = open_database(maria.music)
+    assert db.dialect == "mysql" and db.tables() == ["Singer"]
+    ans = answer(scripted(['SELECT name FROM singer WHERE country = "France" ORDER BY age;']),
+                 Request("Which singers are from France?", db=maria.music))
+    assert ans.dialect == "mysql" and ans.ok and ans.result.rows == [("Cy",), ("Ana",)]
+    assert "only queries run on your database" in run_sql("DELETE FROM singer", Request("-", db=maria.music)).error
+    assert "READ ONLY transaction" in db.run("DELETE FROM Singer", only_queries=False).error  # the server's own refusal
+    start = time.perf_counter()
+    slow = db.run("SELECT SLEEP(30)")
+    assert slow.timed_out and time.perf_counter() - start < 5
+    assert db.run("SELECT COUNT(*) FROM Singer").rows == [(3,)]
+    with pytest.raises(DatabaseError, match="Access denied") as err:
+        open_database(maria.url("music", "reader", "wrong-" + SECRET))
+    assert SECRET not in str(err.value)
