@@ -223,7 +223,7 @@ class App:
 
     @user_errors
     def use_upload(self, files):
-        """An uploaded SQLite file or CSVs -> (schema text, private db path, message)."""
+        """An uploaded SQLite file, or CSV/Parquet files -> (schema text, private db path, message)."""
         paths = [f if isinstance(f, str) else f.name for f in (files or [])]
         up = load_upload(paths, self.config.max_upload_mb)
         return up.schema, str(up.db_path), f"Loaded {len(up.tables)} table(s): {', '.join(up.tables)}. Run uses this data."
@@ -272,8 +272,8 @@ def build(ui: App) -> gr.Blocks:
                     with gr.Row():
                         choices = list(SCHEMAS) + ([YOUR_DATABASE] if ui.config.database_url else [])
                         example = gr.Dropdown(choices, label="Example schema", value="company")
-                        upload = gr.File(label="Or upload SQLite / CSV", file_count="multiple",
-                                         file_types=[".sqlite", ".db", ".sqlite3", ".csv"])
+                        upload = gr.File(label="Or upload SQLite / CSV / Parquet", file_count="multiple",
+                                         file_types=[".sqlite", ".db", ".sqlite3", ".csv", ".parquet"])
                     upload_msg = gr.Markdown()
                     tables = gr.Textbox(label="Tables to show the model (comma-separated; empty: chosen by "
                                               "schema linking for large schemas)", value="", max_lines=1)

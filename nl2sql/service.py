@@ -144,15 +144,52 @@ class Upload:
     tables: list[str] = field(default_factory=list)
 
 
-def _csv_table(conn: sqlite3.Connection, path: Path, used: set[str]) -> str:
+def _table_name(path: Path, used: set[str]) -> str:
     name = re.sub(r"\W+", "_", path.stem).strip("_").lower() or "data"
     while name in used:
         name += "_2"
+    used.add(name)
+    return name
+
+
+def _column_name(raw: str, i: int) -> str:
+    return re.sub(r"\W+", "_", raw.strip()).strip("_") or f"col{i + 1}"
+
+
+def _parquet_table(conn: sqlite3.Connection, path: Path, used: set[str]) -> str:
+    """A Parquet file as one table: integer/float/boolean columns typed so, the rest (dates too) as text."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as e:
+        raise InputError(f"{path.name} is not a readable Parquet file ({e}).") from e
+    name = _table_name(path, used)
+
+    def kind(t) -> str:
+        if pa.types.is_integer(t) or pa.types.is_boolean(t):
+            return "INTEGER"
+        return "REAL" if pa.types.is_floating(t) or pa.types.is_decimal(t) else "TEXT"
+
+    kinds = [kind(f.type) for f in table.schema]
+    cols = ", ".join(f'"{_column_name(f.name, i)}" {k}' for i, (f, k) in enumerate(zip(table.schema, kinds)))
+    conn.execute(f'CREATE TABLE "{name}" ({cols})')
+    cell = lambda v, k: v if v is None or k != "TEXT" or isinstance(v, str) else str(v)  # noqa: E731
+    for batch in table.to_batches(10_000):
+        rows = [[cell(v, k) for v, k in zip(r.values(), kinds)] for r in batch.to_pylist()]
+        conn.executemany(f'INSERT INTO "{name}" VALUES ({", ".join("?" * len(kinds))})',
+                         [[float(v) if k == "REAL" and v is not None else v for v, k in zip(r, kinds)] for r in rows])
+    return name
+
+
+def _csv_table(conn: sqlite3.Connection, path: Path, used: set[str]) -> str:
+    name = _table_name(path, used)
     text = path.read_text(encoding="utf-8-sig", errors="replace")
     rows = list(csv.reader(io.StringIO(text)))
     if not rows or not any(rows[0]):
         raise InputError(f"{path.name} has no header row.")
-    header = [re.sub(r"\W+", "_", h.strip()).strip("_") or f"col{i + 1}" for i, h in enumerate(rows[0])]
+    header = [_column_name(h, i) for i, h in enumerate(rows[0])]
     body = [r + [""] * (len(header) - len(r)) for r in rows[1:]]
 
     def col_type(i: int) -> str:
@@ -169,7 +206,6 @@ def _csv_table(conn: sqlite3.Connection, path: Path, used: set[str]) -> str:
     conn.execute(f'CREATE TABLE "{name}" ({cols})')
     conn.executemany(f'INSERT INTO "{name}" VALUES ({", ".join("?" * len(header))})',
                      [[None if v == "" else v for v in r[: len(header)]] for r in body])
-    used.add(name)
     return name
 
 
@@ -177,18 +213,18 @@ UPLOAD_PREFIX, UPLOAD_NAME = "nl2sql-upload-", "data.sqlite"  # where an upload'
 
 
 def load_upload(paths: list[str | Path], max_mb: int, workdir: str | Path | None = None) -> Upload:
-    """One .sqlite/.db file, or CSV files (one table each), as a private SQLite file + its schema."""
+    """One .sqlite/.db file, or CSV and Parquet files (one table each), as a private SQLite file + its schema."""
     paths = [Path(p) for p in paths or []]
     if not paths:
-        raise InputError("Upload a SQLite file or one or more CSV files.")
+        raise InputError("Upload a SQLite file or one or more CSV or Parquet files.")
     total = sum(p.stat().st_size for p in paths)
     if total > max_mb * 1024 * 1024:
         raise InputError(f"The upload is {total / 1e6:.1f} MB; the limit is {max_mb} MB.")
     out = Path(tempfile.mkdtemp(prefix=UPLOAD_PREFIX, dir=workdir)) / UPLOAD_NAME
     sqlite_files = [p for p in paths if p.suffix.lower() in (".sqlite", ".db", ".sqlite3")]
-    csvs = [p for p in paths if p.suffix.lower() == ".csv"]
+    csvs = [p for p in paths if p.suffix.lower() in (".csv", ".parquet")]
     if len(sqlite_files) + len(csvs) != len(paths) or (sqlite_files and (csvs or len(sqlite_files) > 1)):
-        raise InputError("Upload either one SQLite file (.sqlite, .db) or CSV files, not other kinds.")
+        raise InputError("Upload either one SQLite file (.sqlite, .db) or CSV/Parquet files, not other kinds.")
     if sqlite_files:
         try:  # copy through SQLite itself: validates the file, drops anything but the data
             src = sqlite3.connect(f"{sqlite_files[0].resolve().as_uri()}?mode=ro", uri=True)
@@ -202,7 +238,7 @@ def load_upload(paths: list[str | Path], max_mb: int, workdir: str | Path | None
         conn = sqlite3.connect(out)
         used: set[str] = set()
         for p in csvs:
-            _csv_table(conn, p, used)
+            (_parquet_table if p.suffix.lower() == ".parquet" else _csv_table)(conn, p, used)
         conn.commit()
         conn.close()
     try:

@@ -116,6 +116,27 @@ def test_upload_sqlite_and_csv(tmp_path, tiny_app):
     assert df.values.tolist() == [["north", 10.0], ["south", 2.5]]
 
 
+def test_upload_parquet_beside_csv(tmp_path, tiny_app):
+    import datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"Order ID": [1, 2, 3], "price": [2.5, None, 4.0], "paid": [True, False, True],
+                             "day": [datetime.date(2026, 1, d) for d in (1, 2, 3)], "city": ["Oslo", "Rome", None]}),
+                   tmp_path / "orders.parquet")
+    (tmp_path / "cities.csv").write_text("city,country\nOslo,Norway\nRome,Italy\n")
+    schema, db_path, msg = tiny_app.use_upload([str(tmp_path / "orders.parquet"), str(tmp_path / "cities.csv")])
+    assert 'CREATE TABLE "orders" ("Order_ID" INTEGER, "price" REAL, "paid" INTEGER, "day" TEXT, "city" TEXT)' in schema
+    assert "2 table(s): orders, cities" in msg
+    df, _ = tiny_app.run_sql("SELECT o.day, c.country FROM orders AS o JOIN cities AS c ON c.city = o.city "
+                             "WHERE o.paid ORDER BY o.day", "sqlite", schema, db_path)
+    assert df.values.tolist() == [["2026-01-01", "Norway"]]
+    (tmp_path / "bad.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(gr.Error, match="not a readable Parquet file"):
+        tiny_app.use_upload([str(tmp_path / "bad.parquet")])
+
+
 @pytest.mark.parametrize("name,content,message", [("junk.db", b"not a database at all" * 10, "not a SQLite database"),
                                                   ("x.txt", b"hello", "either one SQLite file")])
 def test_upload_rejects_junk(tmp_path, name, content, message):
