@@ -63,9 +63,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="sqlglot's transpile alone, without fitting the SQL to the schema (the 'before')")
     args = p.parse_args(argv)
     if args.plain:
-        import nl2sql.sql
+        import nl2sql.fit
 
-        nl2sql.sql.fit_to_schema = lambda tree, schema, respell=True: tree
+        nl2sql.fit.fit_to_schema = lambda tree, schema, respell=True: tree
     rows = {r["id"]: r for r in map(json.loads, (SHARED / "spider_dev.jsonl").open())}
     preds = [json.loads(line) for line in open(args.predictions)]
     names = sorted({r["db_id"] for r in rows.values()}) if args.dbs == "all" else args.dbs.split(",")

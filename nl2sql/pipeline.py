@@ -32,7 +32,7 @@ from pathlib import Path
 from nl2sql.backends.base import DEFAULT_MAX_NEW_TOKENS, Backend, Generation, Sampling
 from nl2sql.choose import vote
 from nl2sql.constrain import Names, names_or_none
-from nl2sql.database import database_schema, dialect_of, open_database, sqlite_path
+from nl2sql.database import DatabaseError, database_schema, dialect_of, open_database, sqlite_path
 from nl2sql.link import Linking, link
 from nl2sql.prompt import build_prompt
 from nl2sql.sandbox import RunResult, run as run_sandbox
@@ -124,7 +124,7 @@ def _server(req: Request) -> bool:
 
 
 def _fit(req: Request, schema: PreparedSchema | None) -> dict:
-    """How SQLite SQL is fitted to the schema when written in another dialect (sql.fit_to_schema): on a
+    """How SQLite SQL is fitted to the schema when written in another dialect (nl2sql.fit): on a
     database, to the schema read from it (exact spellings, so names are respelled as it spells them);
     else to the request's schema (strings and types only: a pasted DDL's spelling may not be the stored one)."""
     if _server(req):
@@ -211,8 +211,11 @@ def execute(sql: str, req: Request, schema: PreparedSchema | None, dialect: str 
     (nl2sql.database); a SQLite file read-only (a private in-memory copy for DML); else an in-memory
     database built from the schema's DDL and rows."""
     if _server(req):
-        db = open_database(str(req.db))
-        target, errors = transpile(sql, dialect, db.dialect, **_fit(req, schema))
+        try:
+            db, fit = open_database(str(req.db)), _fit(req, schema)
+        except DatabaseError as e:  # it went away since its schema was read
+            return RunResult(error=str(e), private=False)
+        target, errors = transpile(sql, dialect, db.dialect, **fit)
         if errors:
             return RunResult(error=f"cannot be written in {db.dialect}: {errors[0]}", private=False)
         return db.run(target)
