@@ -298,3 +298,17 @@ def test_mariadb_answers_read_only_and_time_bounded(maria):
     with pytest.raises(DatabaseError, match="Access denied") as err:
         open_database(maria.url("music", "reader", "wrong-" + SECRET))
     assert SECRET not in str(err.value)
+
+
+def test_a_postgres_database_of_500_tables_is_read_and_linked_in_bounded_time(pg):
+    import psycopg
+
+    url = pg.create_database("wide")
+    with psycopg.connect(host=str(pg.socket), port=pg.port, user="nl2sql", dbname="wide", autocommit=True) as conn:
+        for i in range(500):
+            conn.execute(f"CREATE TABLE t{i} (id INT PRIMARY KEY, name_{i} TEXT, ref INT REFERENCES t{max(i - 1, 0)}(id))")
+    start = time.perf_counter()
+    lm = scripted(["SELECT name_7 FROM t7;"])
+    ans = answer(lm, Request("What is name_7 of t7?", db=url))
+    assert time.perf_counter() - start < 15 and ans.ok and ans.result.rows == []
+    assert "t7" in ans.linking.tables and len(ans.linking.tables) < 50 and ans.linking.total == 500
