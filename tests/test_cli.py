@@ -54,3 +54,24 @@ def test_remote_backend_without_a_server_is_status_3(capsys, tiny_model_dir, mon
     monkeypatch.delenv("NL2SQL_REMOTE_URL", raising=False)
     assert main(["q", "--model", str(tiny_model_dir), "--backend", "remote"]) == 3
     assert "needs a server URL" in capsys.readouterr().err
+
+
+def test_answers_and_runs_on_a_duckdb_url(capsys, tmp_path, monkeypatch):
+    """--db with a database URL: its schema is read from it, the SQL is printed in its dialect and run there."""
+    import duckdb
+
+    import nl2sql.backends
+    from tests.conftest import scripted
+
+    path = tmp_path / "shop.duckdb"
+    conn = duckdb.connect(str(path))
+    conn.execute("CREATE TABLE products (id INTEGER PRIMARY KEY, title VARCHAR, price DOUBLE)")
+    conn.execute("INSERT INTO products VALUES (1, 'Pen', 2.5), (2, 'Desk', 120.0)")
+    conn.close()
+    lm = scripted(['SELECT title FROM products WHERE title LIKE "%desk%";'])
+    monkeypatch.setattr(nl2sql.backends, "open_backend", lambda *a, **k: lm)
+    rc = main(["Which products are desks?", "--db", f"duckdb:///{path}", "--run", "--verbose"])
+    out, err = capsys.readouterr()
+    assert rc == 0 and "products(" in lm.calls[0].prompt
+    assert out.startswith("SELECT title FROM products WHERE title ILIKE '%desk%';") and "Desk" in out
+    assert "-- 1 row in" in out
