@@ -3,8 +3,8 @@
 Does the model's SQLite SQL give the same answers on PostgreSQL and DuckDB? Copies Spider dev databases
 into a throwaway PostgreSQL server and DuckDB files (benchmarks.servers; nothing is kept), then takes
 the model's Spider dev answers from an evaluation's predictions.jsonl (default: the shipped model's,
-runs/whole-spider) and, for each answer that runs on SQLite (and, apart, each correct one), runs it as the kit runs it on a database URL
-(nl2sql.pipeline.run_sql: transpiled by sqlglot, fitted to the database's schema) and compares the
+runs/whole-spider) and, for each answer that runs on SQLite (and, apart, each correct one), runs it as
+the kit runs it on a database URL (nl2sql.pipeline.run_sql: transpiled by sqlglot, fitted to the database's schema) and compares the
 results (eval.metrics.results_match; row order only where the query orders). The gold queries are
 measured the same way. Prints a table per database and, last, the totals as JSON.
 """
@@ -95,7 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     summary = {kind: {e: {"same": t[f"{e}_same"], "of": t[f"{e}_n"],
                           "share": round(t[f"{e}_same"] / max(1, t[f"{e}_n"]), 4)} for e in ("postgres", "duckdb")}
                for kind, t in totals.items()}
-    summary.update(plain=args.plain, databases=names, seconds=round(time.perf_counter() - start, 1), predictions=args.predictions)
+    summary.update(plain=args.plain, databases=names, seconds=round(time.perf_counter() - start, 1),
+                   predictions=args.predictions)
     if args.out:
         Path(args.out).write_text(json.dumps({"summary": summary, "databases": result}, indent=1, default=str))
     print(json.dumps(summary))

@@ -223,7 +223,8 @@ def copy_sqlite(sqlite_path: str | Path, url: str) -> dict[str, int]:
                     if fk[4] and not duck:  # DuckDB cannot add a foreign key to an existing table
                         refs.append(f"ALTER TABLE {q(name)} ADD FOREIGN KEY ({q(fk[3])}) "
                                     f"REFERENCES {q(fk[2])} ({q(fk[4])}) NOT VALID")
-        for statement in keys + refs:  # primary keys first; each alone: one the rows do not allow (duplicates, no unique target) is skipped
+        # Primary keys first; each statement alone: one the rows do not allow (duplicates, no unique target) is skipped.
+        for statement in keys + refs:
             try:
                 with engine.begin() as conn:
                     conn.exec_driver_sql(statement)

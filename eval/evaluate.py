@@ -1,5 +1,6 @@
 """python -m eval.evaluate --model packaged [--model DIR ...] --data SOURCE [--limit N] [--backend auto]
-                          [--candidates 1] [--votes 1] [--no-constrain] [--no-link] [--values] [--batch_size B] [--judge]
+                          [--candidates 1] [--votes 1] [--no-constrain] [--no-link] [--values] [--batch_size B]
+                          [--judge]
                           --out DIR
 
 Scores each model on a data source (see nl2sql.data: synthetic:test, a canonical JSONL such as
@@ -26,7 +27,8 @@ from eval.metrics import ExampleResult
 from nl2sql.backends import NAMES as BACKENDS, BackendUnavailable
 from nl2sql.data import DataError, load_rows
 from nl2sql.models import ModelSpecError
-from nl2sql.pipeline import DEFAULT_CONSTRAIN, DEFAULT_LINK, DEFAULT_VALUES, Answer, Decoding, Request, answer_batch, run_sql
+from nl2sql.pipeline import (DEFAULT_CONSTRAIN, DEFAULT_LINK, DEFAULT_VALUES, Answer, Decoding, Request, answer_batch,
+                             run_sql)
 from nl2sql.sandbox import RunResult
 from nl2sql.schema import SchemaError
 
@@ -52,7 +54,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--link", action=argparse.BooleanOptionalAction, default=DEFAULT_LINK,
                    help="schema linking: show the model the tables the question needs (default: %(default)s)")
     p.add_argument("--values", action=argparse.BooleanOptionalAction, default=DEFAULT_VALUES,
-                   help="value hints: the stored values the question names, beside their columns (default: %(default)s)")
+                   help="value hints: the stored values the question names, beside their columns "
+                        "(default: %(default)s)")
     p.add_argument("--batch_size", type=int, default=8)
     p.add_argument("--max_new_tokens", type=int, default=160)
     p.add_argument("--judge", action="store_true", help="also grade with an LLM judge (see eval/judge.py)")

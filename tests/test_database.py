@@ -306,7 +306,8 @@ def test_a_postgres_database_of_500_tables_is_read_and_linked_in_bounded_time(pg
     url = pg.create_database("wide")
     with psycopg.connect(host=str(pg.socket), port=pg.port, user="nl2sql", dbname="wide", autocommit=True) as conn:
         for i in range(500):
-            conn.execute(f"CREATE TABLE t{i} (id INT PRIMARY KEY, name_{i} TEXT, ref INT REFERENCES t{max(i - 1, 0)}(id))")
+            conn.execute(f"CREATE TABLE t{i} (id INT PRIMARY KEY, name_{i} TEXT, "
+                         f"ref INT REFERENCES t{max(i - 1, 0)}(id))")
     start = time.perf_counter()
     lm = scripted(["SELECT name_7 FROM t7;"])
     ans = answer(lm, Request("What is name_7 of t7?", db=url))

@@ -114,7 +114,8 @@ def measure_packing(location: str, data: list[list[dict]], bf16: bool, packed: b
             batch = collate(feats)
         else:
             width = max(len(f["input_ids"]) for f in feats)
-            batch = {"input_ids": torch.tensor([f["input_ids"] + [pad_id] * (width - len(f["input_ids"])) for f in feats]),
+            pad = lambda f: [pad_id] * (width - len(f["input_ids"]))  # noqa: E731
+            batch = {"input_ids": torch.tensor([f["input_ids"] + pad(f) for f in feats]),
                      "attention_mask": torch.tensor([[1] * len(f["input_ids"]) + [0] * (width - len(f["input_ids"]))
                                                      for f in feats]),
                      "labels": torch.tensor([f["labels"] + [-100] * (width - len(f["labels"])) for f in feats])}

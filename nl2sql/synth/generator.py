@@ -48,7 +48,8 @@ def class_weights(join_boost: float = 1.0) -> dict[str, float]:
     """Each complexity class's share of rows; `join_boost` multiplies the join classes' weights (training)."""
     if join_boost <= 0:
         raise ValueError(f"join_boost must be above 0, got {join_boost}")
-    return {k: w * (join_boost if k in ("single join", "multiple_joins") else 1.0) for k, w in COMPLEXITY_WEIGHTS.items()}
+    joins = ("single join", "multiple_joins")
+    return {k: w * (join_boost if k in joins else 1.0) for k, w in COMPLEXITY_WEIGHTS.items()}
 
 
 def _sentence(text: str) -> str:

@@ -15,6 +15,18 @@ def _group_sql(p: str, parent) -> str:
     return f"GROUP BY {p}.{parent.pk}, {p}.{parent.label.name}"
 
 
+def _chain_join(g, fk1: str, c, fk2: str, p) -> str:
+    """`FROM g JOIN c ON ... JOIN p ON ...`: a grandchild, its parent and its grandparent, aliased g, c, p."""
+    return (f"FROM {g.name} AS g JOIN {c.name} AS c ON g.{fk1} = c.{c.pk} "
+            f"JOIN {p.name} AS p ON c.{fk2} = p.{p.pk}")
+
+
+def _parent_join(child, fk: str, parent) -> tuple[str, str, str]:
+    """(child alias, parent alias, `FROM parent AS p JOIN child AS c ON c.fk = p.pk`)."""
+    c, p = _aliases(child, parent)
+    return c, p, f"FROM {parent.name} AS {p} JOIN {child.name} AS {c} ON {c}.{fk} = {p}.{parent.pk}"
+
+
 @template("single join", "analytics and reporting", [
     "What is the average {X} of {C} for each {P1}?", "Show each {P1} {PL} with the average {X} of its {C}.",
     "avg {C} {X} per {P1}"],
@@ -22,10 +34,10 @@ def _group_sql(p: str, parent) -> str:
 def join_avg_per_parent(db, rng):
     child, fk, parent = join(db, rng)
     x = col(child, rng, "num")
-    c, p = _aliases(child, parent)
+    c, p, joined = _parent_join(child, fk, parent)
     return dict(C=child.spoken, P1=parent.spoken_one, PL=parent.label.spoken, X=x.spoken,
-                sql=f"SELECT {p}.{parent.label.name}, AVG({c}.{x.name}) AS avg_{x.name} FROM {parent.name} AS {p} "
-                    f"JOIN {child.name} AS {c} ON {c}.{fk} = {p}.{parent.pk} {_group_sql(p, parent)};")
+                sql=f"SELECT {p}.{parent.label.name}, AVG({c}.{x.name}) AS avg_{x.name} {joined} "
+                    f"{_group_sql(p, parent)};")
 
 
 @template("single join", "analytics and reporting", [
@@ -35,10 +47,10 @@ def join_avg_per_parent(db, rng):
 def join_max_per_parent(db, rng):
     child, fk, parent = join(db, rng)
     x = col(child, rng, "num")
-    c, p = _aliases(child, parent)
+    c, p, joined = _parent_join(child, fk, parent)
     return dict(C=child.spoken, P1=parent.spoken_one, X=x.spoken,
-                sql=f"SELECT {p}.{parent.label.name}, MAX({c}.{x.name}) AS max_{x.name} FROM {parent.name} AS {p} "
-                    f"JOIN {child.name} AS {c} ON {c}.{fk} = {p}.{parent.pk} {_group_sql(p, parent)};")
+                sql=f"SELECT {p}.{parent.label.name}, MAX({c}.{x.name}) AS max_{x.name} {joined} "
+                    f"{_group_sql(p, parent)};")
 
 
 @template("single join", "analytics and reporting", [
@@ -52,10 +64,9 @@ def join_having_count(db, rng):
     n = counts[rng.randrange(len(counts) // 3, len(counts) - 1)]
     if n >= counts[-1]:
         raise Skip
-    c, p = _aliases(child, parent)
+    _, p, joined = _parent_join(child, fk, parent)
     return dict(C=child.spoken, P=parent.spoken, P1=parent.spoken_one, PL=parent.label.spoken, N=n,
-                sql=f"SELECT {p}.{parent.label.name} FROM {parent.name} AS {p} JOIN {child.name} AS {c} "
-                    f"ON {c}.{fk} = {p}.{parent.pk} {_group_sql(p, parent)} HAVING COUNT(*) > {n};")
+                sql=f"SELECT {p}.{parent.label.name} {joined} {_group_sql(p, parent)} HAVING COUNT(*) > {n};")
 
 
 @template("single join", "data retrieval", [
@@ -66,11 +77,9 @@ def join_parents_by_child(db, rng):
     child, fk, parent = join(db, rng)
     g = col(child, rng, "cat")
     v, sv = lit(child, g, rng)
-    c, p = _aliases(child, parent)
+    c, p, joined = _parent_join(child, fk, parent)
     return dict(C=child.spoken, C1=child.spoken_one, P=parent.spoken, P1=parent.spoken_one, PL=parent.label.spoken,
-                G=g.spoken, V=sv,
-                sql=f"SELECT DISTINCT {p}.{parent.label.name} FROM {parent.name} AS {p} JOIN {child.name} AS {c} "
-                    f"ON {c}.{fk} = {p}.{parent.pk} WHERE {c}.{g.name} = {v};")
+                G=g.spoken, V=sv, sql=f"SELECT DISTINCT {p}.{parent.label.name} {joined} WHERE {c}.{g.name} = {v};")
 
 
 @template("single join", "analytics and reporting", [
@@ -81,10 +90,9 @@ def join_top_parents(db, rng):
     child, fk, parent = join(db, rng)
     x = col(child, rng, "num")
     k = rng.choice([2, 3, 5])
-    c, p = _aliases(child, parent)
+    c, p, joined = _parent_join(child, fk, parent)
     return dict(C=child.spoken, P=parent.spoken, X=x.spoken, K=k,
-                sql=f"SELECT {p}.{parent.label.name}, SUM({c}.{x.name}) AS total FROM {parent.name} AS {p} "
-                    f"JOIN {child.name} AS {c} ON {c}.{fk} = {p}.{parent.pk} {_group_sql(p, parent)} "
+                sql=f"SELECT {p}.{parent.label.name}, SUM({c}.{x.name}) AS total {joined} {_group_sql(p, parent)} "
                     f"ORDER BY total DESC LIMIT {k};")
 
 
@@ -95,8 +103,7 @@ def join_top_parents(db, rng):
 def join_chain_count(db, rng):
     g, fk1, c, fk2, p = chain(db, rng)
     return dict(G=g.spoken, C=c.spoken, P1=p.spoken_one,
-                sql=f"SELECT p.{p.label.name}, COUNT(*) AS n FROM {g.name} AS g JOIN {c.name} AS c "
-                    f"ON g.{fk1} = c.{c.pk} JOIN {p.name} AS p ON c.{fk2} = p.{p.pk} GROUP BY p.{p.pk}, p.{p.label.name};")
+                sql=f"SELECT p.{p.label.name}, COUNT(*) AS n {_chain_join(g, fk1, c, fk2, p)} {_group_sql('p', p)};")
 
 
 @template("multiple_joins", "data retrieval", [
@@ -112,8 +119,7 @@ def join_chain_filter(db, rng):
     value = rng.choice(values)
     name, _ = label_or_id(g)
     return dict(G=g.spoken, C1=c.spoken_one, P1=p.spoken_one, V=str(value),
-                sql=f"SELECT g.{name} FROM {g.name} AS g JOIN {c.name} AS c ON g.{fk1} = c.{c.pk} "
-                    f"JOIN {p.name} AS p ON c.{fk2} = p.{p.pk} WHERE p.{p.label.name} = {sql_literal(value)};")
+                sql=f"SELECT g.{name} {_chain_join(g, fk1, c, fk2, p)} WHERE p.{p.label.name} = {sql_literal(value)};")
 
 
 @template("multiple_joins", "analytics and reporting", [
@@ -124,8 +130,8 @@ def join_chain_avg(db, rng):
     g, fk1, c, fk2, p = chain(db, rng)
     x = col(g, rng, "num")
     return dict(G=g.spoken, C=c.spoken, P1=p.spoken_one, X=x.spoken,
-                sql=f"SELECT p.{p.label.name}, AVG(g.{x.name}) AS avg_{x.name} FROM {g.name} AS g JOIN {c.name} AS c "
-                    f"ON g.{fk1} = c.{c.pk} JOIN {p.name} AS p ON c.{fk2} = p.{p.pk} GROUP BY p.{p.pk}, p.{p.label.name};")
+                sql=f"SELECT p.{p.label.name}, AVG(g.{x.name}) AS avg_{x.name} {_chain_join(g, fk1, c, fk2, p)} "
+                    f"{_group_sql('p', p)};")
 
 
 __all__ = ["join_avg_per_parent", "join_chain_avg", "join_chain_count", "join_chain_filter", "join_having_count",
