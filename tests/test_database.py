@@ -313,3 +313,18 @@ def test_a_postgres_database_of_500_tables_is_read_and_linked_in_bounded_time(pg
     ans = answer(lm, Request("What is name_7 of t7?", db=url))
     assert time.perf_counter() - start < 15 and ans.ok and ans.result.rows == []
     assert "t7" in ans.linking.tables and len(ans.linking.tables) < 50 and ans.linking.total == 500
+
+
+@pytest.mark.parametrize("sql,expected", [
+    ("SELECT name FROM t WHERE year = 2014", "WHERE year = '2014'"),  # a number against a text column: text
+    ("SELECT name FROM t WHERE age > '30'", "WHERE age > 30"),  # a numeric string against a number column
+    ("SELECT name FROM t WHERE age = 'old'", "WHERE age = 'old'"),  # not numeric: left as it is
+    ("SELECT name FROM t WHERE year IN (2014, 2015)", "IN ('2014', '2015')"),
+    ("SELECT name FROM t WHERE name LIKE '%ana%'", "name ILIKE '%ana%'"),
+    ("SELECT year, name, COUNT(*) FROM t GROUP BY year", 'SELECT year, MIN(name) AS "name", COUNT(*)'),
+    ("SELECT year, COUNT(*) FROM t GROUP BY 1", "SELECT year, COUNT(*) FROM t GROUP BY 1"),
+])
+def test_fitting_follows_sqlite_semantics(sql, expected):
+    schema = parse_schema("CREATE TABLE t (name TEXT, year TEXT, age INT)")
+    out, errors = transpile(sql, "sqlite", "postgres", schema=schema)
+    assert not errors and expected in out, out
