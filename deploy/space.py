@@ -15,7 +15,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 IGNORE = [".git/*", ".venv/*", "*/__pycache__/*", "__pycache__/*", "*.pyc", ".pytest_cache/*", "runs/*", "outputs/*",
-          ".cache/*", "tests/*", "*.safetensors.tmp*"]
+          ".cache/*", "tests/*", "*.safetensors.tmp*", "training/checkpoints/*"]
 
 
 def files_to_upload(root: Path = ROOT, ignore: list[str] = IGNORE) -> list[str]:
