@@ -213,3 +213,16 @@ def test_the_hardware_label_names_the_cpus_vector_kind(monkeypatch, flags, label
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     monkeypatch.setattr(sft.platform, "machine", lambda: "x86_64")
     assert sft.hardware_label().endswith(label + ("" if label.endswith(")") else ")"))
+
+
+def test_join_rows_can_weigh_more_in_the_mixture():
+    from training.sft import DataArguments, joins_tables, load_mixture
+
+    args = DataArguments(data_sources=["synthetic:train"], data_weights=[1.0], synthetic_rows=300, eval_fraction=0.0)
+    plain, _ = load_mixture(args, seed=0)
+    args.join_row_weight = 2.0
+    weighted, _ = load_mixture(args, seed=0)
+    count = lambda rows: sum(joins_tables(r) for r in rows)  # noqa: E731
+    assert count(plain) > 20 and count(weighted) == 2 * count(plain)
+    assert len(weighted) - len(plain) == count(plain)  # the other rows are kept once, as before
+    assert joins_tables({"sql": ["select * from a join b on a.x = b.y"]}) and not joins_tables({"sql": "SELECT 1"})

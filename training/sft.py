@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import platform
 import random
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -29,6 +30,8 @@ class DataArguments:
     data_weights: list[float] = field(default_factory=lambda: [1.0])
     data_split: str = field(default="train", metadata={"help": "split of hub sources"})
     synthetic_rows: int = field(default=20000, metadata={"help": "rows drawn from a synthetic source"})
+    join_row_weight: float = field(default=1.0, metadata={
+        "help": "rows whose gold query joins tables count this many times in each source's share (2: seen twice)"})
     synthetic_join_boost: float = field(default=1.0, metadata={
         "help": "synthetic sources: join questions (single and multiple joins) this many times as common"})
     eval_fraction: float = field(default=0.02, metadata={"help": "held out from each source (by schema)"})
@@ -109,6 +112,12 @@ def sft_example(row: dict, tokenizer, args: DataArguments, rng: random.Random) -
     return {"prompt": prompt, "completion": completion(gold, tokenizer)}
 
 
+def joins_tables(row: dict) -> bool:
+    """Whether a row's gold query joins tables (what the model is weakest at)."""
+    gold = row["sql"][0] if isinstance(row["sql"], list) else row["sql"]
+    return re.search(r"\bJOIN\b", gold, flags=re.IGNORECASE) is not None
+
+
 def load_mixture(args: DataArguments, seed: int) -> tuple[list[dict], list[dict]]:
     """(train rows, held-out rows) mixed from all sources by weight; held-out rows come from unseen schemas."""
     if len(args.data_weights) != len(args.data_sources):
@@ -118,7 +127,11 @@ def load_mixture(args: DataArguments, seed: int) -> tuple[list[dict], list[dict]
         rows = load_rows(source, split=args.data_split, limit=args.synthetic_rows if source.startswith("synthetic")
                          else None, seed=seed, join_boost=args.synthetic_join_boost)
         train, test = split_holdout(rows, args.eval_fraction, seed, args.max_eval_rows, group_key="schema")
-        parts.append((train, weight))
+        if args.join_row_weight == 1.0:
+            parts.append((train, weight))
+        else:  # the join rows apart, weighted more (the mixture's order is unchanged otherwise)
+            joins = [r for r in train if joins_tables(r)]
+            parts += [([r for r in train if not joins_tables(r)], weight), (joins, weight * args.join_row_weight)]
         held += test
     train = mix(parts, seed)
     return (train[: args.max_rows] if args.max_rows else train), held
