@@ -192,12 +192,13 @@ def copy_sqlite(sqlite_path: str | Path, url: str) -> dict[str, int]:
     import sqlalchemy as sa
 
     from nl2sql.database import engine_url
+    from nl2sql.schema import quote_ident
 
     src = sqlite3.connect(f"{Path(sqlite_path).resolve().as_uri()}?mode=ro", uri=True)
     src.text_factory = lambda b: b.decode("utf-8", "replace")
     engine = sa.create_engine(engine_url(url))
     duck = engine.dialect.name == "duckdb"
-    q = lambda name: '"' + name.replace('"', '""') + '"'  # noqa: E731
+    q = quote_ident
     copied, keys, refs = {}, [], []
     try:
         names = [r[0] for r in src.execute("SELECT name FROM sqlite_master WHERE type='table' "

@@ -31,6 +31,7 @@ from pathlib import Path
 
 from nl2sql.limits import Limits, default_limits, fetch
 from nl2sql.sandbox import RunResult
+from nl2sql.schema import quote_ident
 
 # sqlglot's dialect for each SQLAlchemy backend name (the part of the URL before '+' or '://').
 DIALECTS = {"postgresql": "postgres", "postgres": "postgres", "duckdb": "duckdb", "mysql": "mysql",
@@ -122,10 +123,6 @@ def engine_url(url: str) -> str:
     return f"{_DEFAULT_DRIVER.get(head.lower(), head)}://{rest}"
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def _type_name(column: dict, dialect) -> str:
     try:
         return column["type"].compile(dialect=dialect)
@@ -137,15 +134,15 @@ def render_ddl(tables: dict[str, dict]) -> str:
     """CREATE TABLE text for {name: {"columns", "pk", "fks", "comment"}} as the inspector read them."""
     out = []
     for name, t in tables.items():
-        parts = [f"{_quote(c['name'])} {c['type_name']}".rstrip() for c in t["columns"]]
+        parts = [f"{quote_ident(c['name'])} {c['type_name']}".rstrip() for c in t["columns"]]
         if t["pk"]:
-            parts.append(f"PRIMARY KEY ({', '.join(map(_quote, t['pk']))})")
+            parts.append(f"PRIMARY KEY ({', '.join(map(quote_ident, t['pk']))})")
         for fk in t["fks"]:
             if fk.get("referred_table") and len(fk["constrained_columns"]) == len(fk["referred_columns"]):
-                parts.append(f"FOREIGN KEY ({', '.join(map(_quote, fk['constrained_columns']))}) REFERENCES "
-                             f"{_quote(fk['referred_table'])} ({', '.join(map(_quote, fk['referred_columns']))})")
+                parts.append(f"FOREIGN KEY ({', '.join(map(quote_ident, fk['constrained_columns']))}) REFERENCES "
+                             f"{quote_ident(fk['referred_table'])} ({', '.join(map(quote_ident, fk['referred_columns']))})")
         comment = " ".join((t.get("comment") or "").split())
-        out.append((f"-- {comment}\n" if comment else "") + f"CREATE TABLE {_quote(name)} ({', '.join(parts)});\n")
+        out.append((f"-- {comment}\n" if comment else "") + f"CREATE TABLE {quote_ident(name)} ({', '.join(parts)});\n")
     return "".join(out)
 
 
@@ -191,11 +188,15 @@ class Database:
     def tables(self) -> list[str]:
         return list(self._tables)
 
-    def schema(self) -> str:
-        """The database's tables as DDL text: the prompt's schema. DatabaseError when it has none."""
+    @cached_property
+    def _ddl(self) -> str:
         if not self._tables:
             raise DatabaseError(f"{self.label} has no tables the kit can see")
         return render_ddl(self._tables)
+
+    def schema(self) -> str:
+        """The database's tables as DDL text: the prompt's schema, read once. DatabaseError when it has none."""
+        return self._ddl
 
     def run(self, sql: str, limits: Limits | None = None, only_queries: bool = True) -> RunResult:
         """Run one statement (in this database's dialect) read-only, bounded in time, rows and bytes."""
@@ -203,7 +204,8 @@ class Database:
 
         limits = limits or default_limits()
         start = time.perf_counter()
-        if only_queries and not is_query(sql, self.dialect):
+        query = is_query(sql, self.dialect)
+        if only_queries and not query:
             return RunResult(error="refused: only queries run on your database (it is opened read-only); "
                                    "this statement would change data or run a command", private=False, changes=True)
         timer = None
@@ -212,7 +214,7 @@ class Database:
         except Exception as e:  # noqa: BLE001
             return RunResult(error=f"cannot connect to {self.label}: {_short(e, self.url)}", private=False)
         try:
-            cur = self._begin(raw, limits, is_query(sql, self.dialect))
+            cur = self._begin(raw, limits, query)
             if self.backend == "duckdb":  # no server-side timeout: interrupt from a timer
                 timer = threading.Timer(limits.timeout_s, raw.driver_connection.interrupt)
                 timer.start()

@@ -8,7 +8,8 @@ the request's data lives (`execute`: the only place that decides where and how S
 The model writes SQLite; other dialects are produced by sqlglot from that.
 
 Running: a request with data (rows in its schema or context, or a database) is run unless it says
-`run=False`; a statement that changes data runs only on a private copy (an in-memory database built
+`run=False`; on a database URL (nl2sql.database) only queries run, read-only by the database; elsewhere
+a statement that changes data runs only on a private copy (an in-memory database built
 from the schema, or an in-memory copy of the database file), so nothing is ever saved.
 
 Execution-guided selection (`Decoding.candidates` > 1): when the greedy answer fails a check (does not

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from nl2sql.limits import Limits, cap_heap, default_limits, fetch, printf_guard  # noqa: F401 - Limits is public here
-from nl2sql.schema import SchemaError, split_statements
+from nl2sql.schema import SchemaError, quote_ident, split_statements
 
 MAX_CELL_CHARS = 200  # what a table shows of one value (the full value stays in RunResult)
 # PRAGMAs that only describe tables (their argument is a table name); any other may change state or reveal paths.
@@ -101,7 +101,7 @@ def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
     """Every user table's rows, sorted, for comparing database states after DML."""
     names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' "
                                         "AND name NOT LIKE 'sqlite_%' ORDER BY name")]
-    return {n: sorted(conn.execute(f'SELECT * FROM "{n}"').fetchall(), key=repr) for n in names}
+    return {n: sorted(conn.execute(f"SELECT * FROM {quote_ident(n)}").fetchall(), key=repr) for n in names}
 
 
 def _message(e: sqlite3.Error, guard: _Guard, timed_out: bool, limits: Limits) -> str:

@@ -217,15 +217,19 @@ def affinity(type_name: str) -> str:
     return "NUMERIC" if t else ""
 
 
+def quote_ident(name: str) -> str:
+    """A name as a double-quoted SQL identifier (SQLite, PostgreSQL, DuckDB and the kit's DDL text)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
 def _plain_ddl(tables: list[Table]) -> str:
     """The tables' names, columns (by affinity) and primary keys only: DDL that SQLite always runs."""
-    q = lambda name: '"' + name.replace('"', '""') + '"'  # noqa: E731
     out = []
     for t in tables:
-        cols = [f"{q(c.name)} {affinity(c.type)}".rstrip() for c in t.columns]
-        keys = ", ".join(q(c.name) for c in t.columns if c.primary_key)
+        cols = [f"{quote_ident(c.name)} {affinity(c.type)}".rstrip() for c in t.columns]
+        keys = ", ".join(quote_ident(c.name) for c in t.columns if c.primary_key)
         body = ", ".join(cols + ([f"PRIMARY KEY ({keys})"] if keys else []))
-        out.append(f"CREATE TABLE {q(t.name)} ({body});\n")
+        out.append(f"CREATE TABLE {quote_ident(t.name)} ({body});\n")
     return "".join(out)
 
 

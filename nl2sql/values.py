@@ -17,7 +17,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from nl2sql.schema import Schema, affinity
+from nl2sql.schema import Schema, affinity, quote_ident
 
 MAX_DISTINCT = 1000  # distinct values read per text column
 MAX_CHARS = 60  # longer values are prose, not names a question would quote
@@ -81,10 +81,6 @@ def text_columns(schema: Schema) -> list[tuple[str, str]]:
     return [(t.name, c.name) for t in schema.tables for c in t.columns if affinity(c.type or "") in ("TEXT", "")]
 
 
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def build_index(run: Callable[[str], object], schema: Schema, budget_s: float = BUDGET_S) -> ValueIndex:
     """Read the distinct values of the schema's text columns with `run(sql) -> RunResult` (SQLite SQL;
     the pipeline runs it where the data lives, under its limits)."""
@@ -96,7 +92,7 @@ def build_index(run: Callable[[str], object], schema: Schema, budget_s: float = 
         if time.perf_counter() - start > budget_s:
             index.complete = False
             break
-        result = run(f"SELECT DISTINCT {_quote(column)} FROM {_quote(table)} WHERE {_quote(column)} IS NOT NULL "
+        result = run(f"SELECT DISTINCT {quote_ident(column)} FROM {quote_ident(table)} WHERE {quote_ident(column)} IS NOT NULL "
                      f"LIMIT {MAX_DISTINCT}")
         if result is None or not result.ok:
             continue
