@@ -141,7 +141,8 @@ class App:
         """`loader(spec) -> Backend` loads a model (default: nl2sql.backends.open_backend with the config's backend)."""
         self.config = config
         self.pool = ModelPool(config, loader)
-        self.decoding = Decoding(config.max_new_tokens, config.constrain, config.candidates)
+        self.decoding = Decoding(max_new_tokens=config.max_new_tokens, constrain=config.constrain,
+                                 candidates=config.candidates)
 
     def database(self, db: str | None) -> str | None:
         """The data a request may use: an upload this app made, or "your database" (DATABASE_URL). Any

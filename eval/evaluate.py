@@ -149,8 +149,7 @@ def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tu
             + (" + schema linking" if args.link else "") + (" + value hints" if args.values else "") \
             + (f" + voting of {args.votes}" if args.votes > 1 else "") \
             + (f" + execution-guided selection of {args.candidates}" if args.candidates > 1 else "")
-        decoding = Decoding(args.max_new_tokens, args.constrain, args.candidates, args.batch_size, args.link,
-                            args.votes, args.values)
+        decoding = Decoding.from_args(args)
         bar = tqdm(total=len(rows), initial=len(rows) - len(todo), desc=f"eval {name[:40]}", unit="ex")
         with out_file.open("a") as f:
             for i in range(0, len(todo), args.batch_size):

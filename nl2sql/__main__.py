@@ -126,8 +126,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose:
         print(f"-- loaded {lm.label} in {time.perf_counter() - start:.1f} s", file=sys.stderr)
     try:
-        ans = answer(lm, req, Decoding(args.max_new_tokens, args.constrain, args.candidates, link=args.link,
-                                     votes=args.votes, values=args.values))
+        ans = answer(lm, req, Decoding.from_args(args))
     except BackendUnavailable as e:
         print(f"error: {e}", file=sys.stderr)
         return 3

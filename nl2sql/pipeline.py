@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from nl2sql.backends.base import DEFAULT_MAX_NEW_TOKENS, Backend, Generation, Sampling
@@ -67,9 +67,10 @@ class Request:
     tables: list[str] | None = None  # show the model exactly these tables (else schema linking chooses)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Decoding:
-    """How to decode; the same for every request of a call."""
+    """How to decode; the same for every request of a call. Fields by name only: a positional call once
+    sent --votes into `values` (and --values into `votes`)."""
 
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
     constrain: bool = DEFAULT_CONSTRAIN
@@ -78,6 +79,12 @@ class Decoding:
     link: bool = DEFAULT_LINK  # schema linking: show the model the tables the question needs (nl2sql.link)
     values: bool = DEFAULT_VALUES  # show the values the question names beside their columns (nl2sql.values)
     votes: int = 1  # > 1: greedy + votes-1 samples, run, the most common result wins (nl2sql.choose)
+
+    @classmethod
+    def from_args(cls, args) -> "Decoding":
+        """The decoding a command line asked for: each field from the attribute of the same name, where
+        `args` (an argparse.Namespace) has one; the default otherwise."""
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
 
 
 @dataclass

@@ -41,3 +41,23 @@ def test_vote_is_pure_on_results():
     assert vote([ok([(1,), (2,)]), ok([(2,), (1,)]), ok([(3,)])]) == (0, 2)  # order of rows does not matter
     assert vote([failed, ok([(3,)]), ok([(4,)])]) == (1, 1)
     assert vote([failed]) == (0, 0)
+
+
+@pytest.mark.parametrize("module", ["eval.evaluate", "nl2sql.__main__"])
+def test_command_lines_ask_for_what_their_flags_say(module):
+    # Regression: eval once built Decoding positionally, so --votes 8 set value hints on and voting off.
+    import importlib
+
+    parse = importlib.import_module(module).parse_args
+    cli = module == "nl2sql.__main__"
+    head = ["How many?"] if cli else ["--model", "m", "--data", "d", "--out", "o"]
+    tokens = "--max-new-tokens" if cli else "--max_new_tokens"
+    asked = Decoding.from_args(parse(head + ["--votes", "8", "--candidates", "3", tokens, "50", "--no-link"]))
+    assert (asked.votes, asked.values, asked.candidates, asked.max_new_tokens, asked.link) == (8, False, 3, 50, False)
+    assert Decoding.from_args(parse(head + ["--values"])).values is True
+    assert Decoding.from_args(parse(head)).votes == 1 and Decoding.from_args(parse(head)).values is False
+
+
+def test_decoding_takes_names_only():
+    with pytest.raises(TypeError):
+        Decoding(160, True, 1, 8, True, 8)  # the mistake this forbids
