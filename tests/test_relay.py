@@ -96,3 +96,14 @@ def test_relay_status_adds_up_the_legs():
     assert (second["step"], second["rows_seen"], second["minutes"]) == (70, 1120, 15.5)
     again = relay_status(second, {"id": "b", "minutes": 6.0, "from_step": 50, "to_step": 75}, 75, 16, 100, "cmd")
     assert len(again["legs"]) == 2 and again["minutes"] == 16.0
+
+
+def test_committed_adapters_carry_their_weights():
+    """Every adapter dir in the repository has its weights beside its config: a .gitignore rule once kept
+    training/checkpoints/relay-step400's safetensors out of git while its config went in, so a lost runs/
+    lost the adapter too. On a clean clone (CI) this fails if weights are ignored again."""
+    root = Path(__file__).resolve().parents[1]
+    configs = [p for d in ("models", "training/checkpoints") for p in (root / d).glob("**/adapter_config.json")]
+    assert configs, "the shipped adapter's config should be found"
+    missing = [str(p.parent.relative_to(root)) for p in configs if not (p.parent / "adapter_model.safetensors").is_file()]
+    assert not missing, f"adapter dirs without adapter_model.safetensors: {missing}"
