@@ -23,8 +23,26 @@ def _lora_weights(path: Path) -> dict:
 @pytest.fixture(scope="module")
 def first_leg(tiny_model_dir, tmp_path_factory):
     out = tmp_path_factory.mktemp("relay") / "run"
-    assert main(_argv(tiny_model_dir, out, *LORA, "--max_steps", "4", "--save_steps", "2")) == 0
+    assert main(_argv(tiny_model_dir, out, *LORA, "--max_steps", "4", "--save_steps", "2",
+                      "--keep_copy", str(out.parent / "kept"))) == 0
     return out
+
+
+def test_keep_copy_holds_the_newest_adapter_in_fp16_and_continues(first_leg, tiny_model_dir, tmp_path):
+    kept = first_leg.parent / "kept"
+    assert sorted(p.name for p in first_leg.parent.iterdir()) == ["kept", "run"]  # no temp dirs left behind
+    weights, newest = _lora_weights(kept), _lora_weights(first_leg / "checkpoint-4")
+    assert weights.keys() == newest.keys()
+    assert all(w.dtype == torch.float16 and torch.equal(w, newest[k].half()) for k, w in weights.items())
+    assert json.loads((kept / "adapter_config.json").read_text())["base_model_name_or_path"] == str(tiny_model_dir)
+    assert json.loads((kept / "relay.json").read_text())["step"] == 4
+    out = tmp_path / "next"
+    assert main(_argv(tiny_model_dir, out, *LORA, "--max_steps", "1", "--warm_start", str(kept))) == 0
+
+
+def test_keep_copy_needs_a_lora_run(tiny_model_dir, tmp_path):
+    with pytest.raises(RelayError, match="--keep_copy keeps a LoRA adapter"):
+        main(_argv(tiny_model_dir, tmp_path / "full", "--keep_copy", str(tmp_path / "kept")))
 
 
 def test_relay_json_says_where_the_run_stands(first_leg):

@@ -7,7 +7,8 @@ Three pieces, used by training/train.py:
 - `pick_checkpoint`: what `--resume_from_checkpoint true` resumes from: the newest checkpoint that is
   complete and readable; a truncated or corrupt one is reported and the previous one is used.
 - `RelayRecorder`: after every save, `relay.json` in output_dir says where the run stands (steps, rows
-  seen, minutes over all legs, hardware of each leg) and the command that continues it.
+  seen, minutes over all legs, hardware of each leg) and the command that continues it; with
+  `RelayArguments.keep_copy` it also keeps the newest adapter in fp16 where git tracks it (`keep_checkpoint`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import shutil
 import sys
 import time
 from dataclasses import dataclass, field
@@ -33,6 +35,10 @@ class RelayArguments:
     warm_start: str | None = field(default=None, metadata={
         "help": "a LoRA adapter dir (e.g. models/nl2sql-smollm2-135m-lora) whose weights start this run; "
                 "optimizer and schedule start fresh. Needs use_peft with the adapter's rank and base."})
+    keep_copy: str | None = field(default=None, metadata={
+        "help": "after every save, also write the newest checkpoint's adapter (fp16) and relay.json to this dir "
+                "(e.g. training/checkpoints/relay, which git tracks): commit it, and a lost output_dir costs only "
+                "the optimizer state; --warm_start DIR --max_steps LEFT continues from it. LoRA runs only."})
 
 
 # ---------------------------------------------------------------- warm start
@@ -153,8 +159,34 @@ def relay_status(previous: dict, leg: dict, step: int, rows_per_step: int, max_s
             "updated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
 
 
-def recorder(output_dir: str, argv: list[str], rows_per_step: int, hardware: str, warm_start: str | None):
-    """A TrainerCallback that rewrites relay.json at every save and at the end of training."""
+def keep_checkpoint(checkpoint: Path, out: Path, base: str, status: dict) -> Path:
+    """Write `checkpoint`'s adapter in fp16 to `out`, its config naming `base` by spec, with `status` as
+    relay.json beside it. Written to a sibling temp dir and swapped in, so a process killed meanwhile
+    leaves the previous copy whole."""
+    from training.ship import copy_adapter
+
+    out = Path(out)
+    tmp = out.with_name(out.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    copy_adapter(Path(checkpoint), tmp)
+    cfg_path = tmp / "adapter_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["base_model_name_or_path"] = base
+    cfg_path.write_text(json.dumps(cfg, indent=2))
+    (tmp / RELAY_FILE).write_text(json.dumps(status, indent=2))
+    old = out.with_name(out.name + ".old")
+    shutil.rmtree(old, ignore_errors=True)
+    if out.exists():
+        out.rename(old)
+    tmp.rename(out)
+    shutil.rmtree(old, ignore_errors=True)
+    return out
+
+
+def recorder(output_dir: str, argv: list[str], rows_per_step: int, hardware: str, warm_start: str | None,
+             keep_copy: str | None = None, base: str | None = None):
+    """A TrainerCallback that rewrites relay.json at every save and at the end of training, and with
+    `keep_copy` keeps the newest checkpoint's adapter there (see keep_checkpoint)."""
     from transformers import TrainerCallback
 
     class RelayRecorder(TrainerCallback):
@@ -167,12 +199,16 @@ def recorder(output_dir: str, argv: list[str], rows_per_step: int, hardware: str
             status = relay_status(read_relay(Path(output_dir)), dict(self.leg), state.global_step, rows_per_step,
                                   args.max_steps, continue_command(argv))
             (Path(output_dir) / RELAY_FILE).write_text(json.dumps(status, indent=2))
+            return status
 
         def on_train_begin(self, args, state, control, **kwargs):
             self.leg["from_step"] = state.global_step  # a resumed leg starts at its checkpoint's step
 
         def on_save(self, args, state, control, **kwargs):
-            self.write(state, args)
+            status = self.write(state, args)
+            checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+            if keep_copy and (checkpoint / "adapter_model.safetensors").is_file():
+                keep_checkpoint(checkpoint, Path(keep_copy), base, status)
 
         def on_train_end(self, args, state, control, **kwargs):
             self.write(state, args)

@@ -9,7 +9,8 @@ Multi-GPU / multi-node: accelerate launch --config_file training/accelerate.yaml
 Resume: add --resume_from_checkpoint true (newest usable checkpoint in output_dir) or a checkpoint path.
 Warm start: --warm_start models/nl2sql-smollm2-135m-lora (a committed adapter's weights, fresh optimizer
 and schedule) continues a run whose checkpoints are gone. Every save rewrites output_dir/relay.json: the
-run's steps, rows seen, minutes per leg and hardware, and the command that continues it (training/relay.py).
+run's steps, rows seen, minutes per leg and hardware, and the command that continues it (training/relay.py);
+--keep_copy training/checkpoints/relay also keeps the newest adapter (fp16) there, for git.
 """
 
 from __future__ import annotations
@@ -129,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     resume = resume_target(sft_args.resume_from_checkpoint, sft_args.output_dir)
     if relay_args.warm_start:
         check_warm_start(relay_args.warm_start, model_args)
+    if relay_args.keep_copy and not model_args.use_peft:
+        raise RelayError("--keep_copy keeps a LoRA adapter: it needs --use_peft true")
 
     model, tokenizer = build_model(model_args, sft_args)
     if relay_args.warm_start:
@@ -144,7 +147,8 @@ def main(argv: list[str] | None = None) -> int:
     Path(sft_args.output_dir).mkdir(parents=True, exist_ok=True)
     write_config(Path(sft_args.output_dir), data_args, sft_args, model_args, relay_args)
     rows_per_step = sft_args.per_device_train_batch_size * sft_args.gradient_accumulation_steps
-    relay = recorder(sft_args.output_dir, argv, rows_per_step, hardware_label(), relay_args.warm_start)
+    relay = recorder(sft_args.output_dir, argv, rows_per_step, hardware_label(), relay_args.warm_start,
+                     relay_args.keep_copy, model_args.model_name_or_path)
     trainer = trainer_class()(model=model, args=sft_args, train_dataset=train_ds, eval_dataset=eval_ds,
                               processing_class=tokenizer, peft_config=peft_config(model_args, relay_args),
                               callbacks=[relay], data_collator=collator)
