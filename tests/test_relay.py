@@ -38,6 +38,8 @@ def test_keep_copy_holds_the_newest_adapter_in_fp16_and_continues(first_leg, tin
     assert json.loads((kept / "relay.json").read_text())["step"] == 4
     out = tmp_path / "next"
     assert main(_argv(tiny_model_dir, out, *LORA, "--max_steps", "1", "--warm_start", str(kept))) == 0
+    status = json.loads((out / "relay.json").read_text())  # the kept copy's 4 steps count as this run's
+    assert (status["step"], status["rows_seen"], len(status["legs"])) == (5, 10, 2)
 
 
 def test_keep_copy_needs_a_lora_run(tiny_model_dir, tmp_path):
@@ -114,6 +116,25 @@ def test_relay_status_adds_up_the_legs():
     assert (second["step"], second["rows_seen"], second["minutes"]) == (70, 1120, 15.5)
     again = relay_status(second, {"id": "b", "minutes": 6.0, "from_step": 50, "to_step": 75}, 75, 16, 100, "cmd")
     assert len(again["legs"]) == 2 and again["minutes"] == 16.0
+
+
+def test_relay_status_continues_the_record_of_the_copy_it_warm_started_from():
+    kept = relay_status({}, {"id": "a", "minutes": 180.0, "from_step": 0, "to_step": 650}, 650, 16, 2640, "cmd")
+    kept["warm_start"] = "models/shipped"
+    leg = {"id": "b", "minutes": 15.0, "from_step": 0, "to_step": 50, "warm_start": "training/checkpoints/relay"}
+    first = relay_status({}, leg, 50, 16, 1990, "cmd", origin=kept)
+    assert (first["step"], first["max_steps"], first["rows_seen"], first["minutes"]) == (700, 2640, 11200, 195.0)
+    assert [(g["id"], g["from_step"], g["to_step"]) for g in first["legs"]] == [("a", 0, 650), ("b", 650, 700)]
+    assert first["warm_start"] == "models/shipped"
+    # the kept copy is rewritten by this run meanwhile: a resumed leg still counts from the origin it began with
+    newer = dict(first, step=800)
+    resumed = relay_status(first, {"id": "c", "minutes": 5.0, "from_step": 50, "to_step": 60}, 60, 16, 1990, "cmd",
+                           origin=newer)
+    assert (resumed["step"], resumed["rows_seen"], resumed["minutes"]) == (710, 11360, 200.0)
+    assert [g["id"] for g in resumed["legs"]] == ["a", "b", "c"] and resumed["legs"][-1]["from_step"] == 700
+    # a copy kept from a warm-started run nests no origins
+    again = relay_status({}, {"id": "d", "minutes": 1.0}, 10, 16, 100, "cmd", origin=resumed)
+    assert again["step"] == 720 and "origin" not in again["origin"]
 
 
 def test_committed_adapters_carry_their_weights():

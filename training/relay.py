@@ -7,7 +7,8 @@ Three pieces, used by training/train.py:
 - `pick_checkpoint`: what `--resume_from_checkpoint true` resumes from: the newest checkpoint that is
   complete and readable; a truncated or corrupt one is reported and the previous one is used.
 - `RelayRecorder`: after every save, `relay.json` in output_dir says where the run stands (steps, rows
-  seen, minutes over all legs, hardware of each leg) and the command that continues it; with
+  seen, minutes over all legs, hardware of each leg) and the command that continues it; a warm start from
+  a kept copy carries that copy's record on (its steps and legs count as the run's); with
   `RelayArguments.keep_copy` it also keeps the newest adapter in fp16 where git tracks it (`keep_checkpoint`).
 """
 
@@ -150,13 +151,26 @@ def read_relay(output_dir: Path) -> dict:
         return {}
 
 
-def relay_status(previous: dict, leg: dict, step: int, rows_per_step: int, max_steps: int, command: str) -> dict:
-    """Pure: the run's standing after `step`, with this leg's entry (start step, hardware, minutes) updated."""
-    legs = [g for g in previous.get("legs", []) if g.get("id") != leg["id"]] + [leg]
-    return {"step": step, "max_steps": max_steps, "rows_seen": step * rows_per_step,
-            "warm_start": previous.get("warm_start", leg.get("warm_start")),
-            "minutes": round(sum(g["minutes"] for g in legs), 1), "legs": legs, "continue": command,
-            "updated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+def relay_status(previous: dict, leg: dict, step: int, rows_per_step: int, max_steps: int, command: str,
+                 origin: dict | None = None) -> dict:
+    """Pure: the run's standing after `step`, with this leg's entry (start step, hardware, minutes) updated.
+
+    `origin` is the record of the copy this run warm-started from (a kept copy's relay.json), read when the run
+    began: its steps, rows, minutes and legs count as the run's own, so a relay continued from git after its
+    checkpoints were lost still adds up. A resumed leg keeps the origin its run began with (`previous`)."""
+    origin = previous.get("origin", {}) if previous else {k: v for k, v in (origin or {}).items() if k != "origin"}
+    offset = origin.get("step", 0)
+    leg = dict(leg, from_step=leg.get("from_step", 0) + offset, to_step=leg.get("to_step", step) + offset)
+    earlier = previous.get("legs", []) if previous else origin.get("legs", [])
+    legs = [g for g in earlier if g.get("id") != leg["id"]] + [leg]
+    status = {"step": offset + step, "max_steps": offset + max_steps,
+              "rows_seen": origin.get("rows_seen", 0) + step * rows_per_step,
+              "warm_start": origin.get("warm_start") or previous.get("warm_start", leg.get("warm_start")),
+              "minutes": round(sum(g["minutes"] for g in legs), 1), "legs": legs, "continue": command,
+              "updated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    if origin:
+        status["origin"] = origin
+    return status
 
 
 def keep_checkpoint(checkpoint: Path, out: Path, base: str, status: dict) -> Path:
@@ -189,6 +203,8 @@ def recorder(output_dir: str, argv: list[str], rows_per_step: int, hardware: str
     `keep_copy` keeps the newest checkpoint's adapter there (see keep_checkpoint)."""
     from transformers import TrainerCallback
 
+    origin = read_relay(Path(warm_start)) if warm_start else {}  # read before a keep_copy can overwrite it
+
     class RelayRecorder(TrainerCallback):
         def __init__(self):
             self.start = time.time()
@@ -197,7 +213,7 @@ def recorder(output_dir: str, argv: list[str], rows_per_step: int, hardware: str
         def write(self, state, args):
             self.leg.update(to_step=state.global_step, minutes=round((time.time() - self.start) / 60, 1))
             status = relay_status(read_relay(Path(output_dir)), dict(self.leg), state.global_step, rows_per_step,
-                                  args.max_steps, continue_command(argv))
+                                  args.max_steps, continue_command(argv), origin)
             (Path(output_dir) / RELAY_FILE).write_text(json.dumps(status, indent=2))
             return status
 
