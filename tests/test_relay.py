@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from training.relay import RelayError, checkpoint_problem, continue_command, pick_checkpoint, relay_status
+from training.relay import (RelayError, checkpoint_problem, continue_command, copy_continue_command, pick_checkpoint,
+                            relay_status)
 from training.train import main
 from tests.test_train import _argv
 
@@ -35,7 +36,9 @@ def test_keep_copy_holds_the_newest_adapter_in_fp16_and_continues(first_leg, tin
     assert weights.keys() == newest.keys()
     assert all(w.dtype == torch.float16 and torch.equal(w, newest[k].half()) for k, w in weights.items())
     assert json.loads((kept / "adapter_config.json").read_text())["base_model_name_or_path"] == str(tiny_model_dir)
-    assert json.loads((kept / "relay.json").read_text())["step"] == 4
+    kept_status = json.loads((kept / "relay.json").read_text())
+    assert kept_status["step"] == 4 and kept_status["continue"].endswith("--resume_from_checkpoint true")
+    assert kept_status["continue_from_copy"].endswith(f"--warm_start {kept} --max_steps 0 --seed 4")
     out = tmp_path / "next"
     assert main(_argv(tiny_model_dir, out, *LORA, "--max_steps", "1", "--warm_start", str(kept))) == 0
     status = json.loads((out / "relay.json").read_text())  # the kept copy's 4 steps count as this run's
@@ -108,6 +111,14 @@ def test_continue_command_replaces_any_resume_flag():
     argv = ["--config", "r.yaml", "--resume_from_checkpoint", "runs/x/checkpoint-5", "--max_steps", "9"]
     assert continue_command(argv) == ("python -m training.train --config r.yaml --max_steps 9 "
                                       "--resume_from_checkpoint true")
+
+
+def test_copy_continue_command_warm_starts_from_the_copy_with_the_steps_left():
+    argv = ["--config", "r.yaml", "--warm_start", "models/a", "--max_steps=1990", "--seed", "750",
+            "--resume_from_checkpoint", "true", "--lora_r", "16"]
+    assert copy_continue_command(argv, "training/checkpoints/relay", 1490, 1250) == (
+        "python -m training.train --config r.yaml --lora_r 16 --warm_start training/checkpoints/relay "
+        "--max_steps 1490 --seed 1250")
 
 
 def test_relay_status_adds_up_the_legs():

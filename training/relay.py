@@ -7,7 +7,8 @@ Three pieces, used by training/train.py:
 - `pick_checkpoint`: what `--resume_from_checkpoint true` resumes from: the newest checkpoint that is
   complete and readable; a truncated or corrupt one is reported and the previous one is used.
 - `RelayRecorder`: after every save, `relay.json` in output_dir says where the run stands (steps, rows
-  seen, minutes over all legs, hardware of each leg) and the command that continues it; a warm start from
+  seen, minutes over all legs, hardware of each leg) and the command that continues it (in the kept copy also
+  `continue_from_copy`, the command for when output_dir is lost); a warm start from
   a kept copy carries that copy's record on (its steps and legs count as the run's); with
   `RelayArguments.keep_copy` it also keeps the newest adapter in fp16 where git tracks it (`keep_checkpoint`).
 """
@@ -144,6 +145,25 @@ def continue_command(argv: list[str]) -> str:
     return shlex.join(["python", "-m", "training.train", *args, "--resume_from_checkpoint", "true"])
 
 
+def copy_continue_command(argv: list[str], keep_copy: str, steps_left: int, step: int) -> str:
+    """The command that continues the run from its kept copy when output_dir (its checkpoints) is lost: the same
+    arguments with --warm_start KEEP_COPY, --max_steps STEPS_LEFT and --seed STEP (so the new leg's data order
+    differs from the one the lost leg saw) in place of theirs and of any resume flag."""
+    replaced = {"--resume_from_checkpoint", "--warm_start", "--max_steps", "--seed"}
+    args, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a in replaced:
+            skip = True
+            continue
+        if a.split("=", 1)[0] not in replaced:
+            args.append(a)
+    return shlex.join(["python", "-m", "training.train", *args, "--warm_start", keep_copy,
+                       "--max_steps", str(steps_left), "--seed", str(step)])
+
+
 def read_relay(output_dir: Path) -> dict:
     try:
         return json.loads((Path(output_dir) / RELAY_FILE).read_text())
@@ -224,6 +244,8 @@ def recorder(output_dir: str, argv: list[str], rows_per_step: int, hardware: str
             status = self.write(state, args)
             checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             if keep_copy and (checkpoint / "adapter_model.safetensors").is_file():
+                left = status["max_steps"] - status["step"]
+                status = dict(status, continue_from_copy=copy_continue_command(argv, keep_copy, left, status["step"]))
                 keep_checkpoint(checkpoint, Path(keep_copy), base, status)
 
         def on_train_end(self, args, state, control, **kwargs):
