@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import functools
 import inspect
+import json
 import logging
 import os
 import threading
@@ -37,10 +38,9 @@ from nl2sql.sql import DIALECTS, changes_data
 log = logging.getLogger("nl2sql.app")
 EXAMPLES = Path(__file__).resolve().parent / "examples"
 SCHEMAS = {p.stem: p.read_text() for p in sorted(EXAMPLES.glob("*.sql"))}
-EXAMPLE_QUESTIONS = [["Which department has the highest average salary?", SCHEMAS.get("company", "")],
-                     ["How many books has each author written?", SCHEMAS.get("library", "")],
-                     ["What is the total quantity ordered per product category?", SCHEMAS.get("shop", "")],
-                     ["List the names of employees hired after 2020.", SCHEMAS.get("company", "")]]
+APP_QUESTIONS = EXAMPLES / "app_questions.jsonl"  # the examples the app offers, with their gold SQL (eval --data it)
+EXAMPLE_QUESTIONS = [[r["question"], SCHEMAS[Path(r["schema_file"]).stem]]
+                     for r in map(json.loads, APP_QUESTIONS.read_text().splitlines()) if r.get("schema_file")]
 MAX_VOTES = 8
 YOUR_DATABASE = "your database"  # the schema choice (and the API's `db` value) for DATABASE_URL
 EMPTY = pd.DataFrame({"": []})  # no result: an empty table (a column-less frame shows phantom headers 1 2 3)

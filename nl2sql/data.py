@@ -1,7 +1,8 @@
 """Dataset sources -> canonical rows; everything downstream reads only the canonical shape.
 
 A canonical row: {"id", "question", "schema" (DDL), "context" (INSERTs or None), "sql" (str or list of
-alternatives), "db" (absolute path to a .sqlite file or None), "dialect", "category" (or None)}.
+alternatives), "db" (absolute path to a .sqlite file or None), "dialect", "category" (or None)}. A file's rows
+may name a `schema_file` (a .sql file beside it) in place of `schema` and `context`.
 
 Sources (`load_rows(spec, ...)`):
 - `synthetic` / `synthetic:train` / `synthetic:test` / `synthetic:all`: the project's generator;
@@ -49,12 +50,26 @@ def from_gretel(row: dict, index: int = 0) -> dict:
             "category": row.get("sql_complexity")}
 
 
+def _schema_file(name: str, base: Path | None, index: int) -> tuple[str, str | None]:
+    """A row's `schema_file` (DDL, INSERTs allowed), relative to `base`: (schema, context)."""
+    path = Path(name) if base is None or Path(name).is_absolute() else base / name
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise DataError(f"row {index}: schema_file {name}: {e.strerror or e}") from e
+    schema, context = split_ddl(text)
+    return schema, context or None
+
+
 def from_canonical(row: dict, base: Path | None = None, index: int = 0) -> dict:
-    """Normalise a canonical row; a relative `db` is resolved against `base` (the data file's folder)."""
+    """Normalise a canonical row; a relative `db` or `schema_file` (a .sql file whose DDL and INSERTs become
+    `schema` and `context`) is resolved against `base` (the data file's folder)."""
     db = row.get("db")
     if db and base is not None and not is_url(db) and not Path(db).is_absolute():
         db = str((base / db).resolve())
     out = {k: row.get(k) for k in CANONICAL_KEYS}
+    if row.get("schema_file") and not row.get("schema"):
+        out["schema"], out["context"] = _schema_file(row["schema_file"], base, index)
     out.update(id=str(row.get("id", index)), db=db, dialect=row.get("dialect") or "sqlite")
     return out
 
