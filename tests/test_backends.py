@@ -4,12 +4,15 @@ remote against transformers on the same prompts (tiny random-weight model, offli
 import importlib.util
 import itertools
 import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from nl2sql import backends
 from nl2sql.backends import BackendUnavailable, TransformersBackend, drive, open_backend
+from nl2sql.backends import llamacpp  # noqa
 from nl2sql.backends.remote import RemoteBackend
 from nl2sql.export import ExportError, export, main as export_main, write_gguf
 from nl2sql.models import load
@@ -204,6 +207,33 @@ def test_llamacpp_stops_at_the_statement_end(tiny_model_dir, cache, monkeypatch)
     monkeypatch.setattr(fast.llm, "generate", lambda ids, **kw: iter(script))
     g = fast.generate("q", 100)
     assert g.text == "SELECT name FROM employees;" and g.sql == "SELECT name FROM employees"
+
+
+def test_two_llamacpp_models_asked_from_many_threads_answer_as_one_at_a_time(tiny_model_dir, cache):
+    models = [open_backend(str(tiny_model_dir), "llama.cpp", quant=q) for q in ("f32", "q8_0")]
+    jobs = [(models[i % 2], PROMPTS[i % len(PROMPTS)]) for i in range(16)]
+    want = [lm.generate(p, 12).text for lm, p in jobs]
+    with ThreadPoolExecutor(max_workers=8) as pool:  # the app's two models under concurrent requests
+        got = list(pool.map(lambda job: job[0].generate(job[1], 12).text, jobs))
+        streamed = list(pool.map(lambda job: list(job[0].stream(job[1], 12))[-1].text, jobs))
+    assert got == want and streamed == want
+
+
+def test_a_model_is_not_freed_while_a_generation_holds_llamacpp():
+    class Model:
+        def __init__(self):
+            self.closed = threading.Event()
+
+        def close(self):
+            self.closed.set()
+
+    busy, idle = Model(), Model()
+    with llamacpp._LLAMA:  # another thread's generation
+        llamacpp._close(busy, wait_s=10)
+        assert not busy.closed.wait(0.3)
+    assert busy.closed.wait(5)  # freed once the generation let go
+    llamacpp._close(idle)
+    assert idle.closed.is_set()  # nothing in the way: freed at once
 
 
 def test_llamacpp_through_the_pipeline_and_a_too_long_prompt(tiny_model_dir, cache):

@@ -5,6 +5,10 @@ token ids and text match the transformers backend; llama.cpp only runs the netwo
 seeded sampling for execution-guided selection).
 llama-cpp-python keeps one sequence per context: batches run one prompt after another, and a shared
 prefix (the system turn and schema of the previous prompt) is reused from the KV cache.
+llama.cpp is not safe to drive from two threads at once, even on two contexts (the app holds a base and a
+fine-tuned model; a server thread may load one while another decodes), so one process-wide lock (`_LLAMA`)
+serialises loading, decoding and freeing: on a CPU each decode already uses every core, so nothing is lost.
+The lock is a plain Lock held across the generator's yields: Gradio may resume a stream on another thread.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from nl2sql.backends.base import DEFAULT_MAX_NEW_TOKENS, Backend, BackendUnavail
 from nl2sql.constrain import Guide, Names
 from nl2sql.export import DEFAULT_QUANT, GGUF_NAME, ExportError, cached_export
 
+_LLAMA = threading.Lock()  # every llama.cpp call that touches a model or a context (see the module docstring)
 DEFAULT_N_CTX = 8192  # SmolLM2's context; the KV cache costs ~23 KB per token in f16
 
 
@@ -53,15 +58,36 @@ def model_files(spec: str, quant: str) -> tuple[Path, Path, str]:
     return out / GGUF_NAME, out, json.loads((out / "nl2sql_source.json").read_text())["name"]
 
 
+def _close(llm, wait_s: float = 60.0) -> None:
+    """Free a model's context and weights under the lock. While another generation holds it (a cyclic
+    collection can run inside one), a helper thread waits for it; at interpreter exit, where no thread can start,
+    the process's end frees them."""
+    def close_when_free(timeout: float) -> bool:
+        if not _LLAMA.acquire(timeout=timeout):
+            return False
+        try:
+            llm.close()
+        finally:
+            _LLAMA.release()
+        return True
+
+    if close_when_free(0):
+        return
+    try:
+        threading.Thread(target=close_when_free, args=(wait_s,), daemon=True).start()
+    except RuntimeError:
+        pass
+
+
 class LlamaCppBackend(Backend):
     kind = "llama.cpp"
 
     def __init__(self, name: str, spec: str, tokenizer, precision: str, llm):
         super().__init__(name, spec, tokenizer, precision)
         self.llm = llm
-        self._lock = threading.Lock()  # one llama.cpp context: one generation at a time
-        # Free the model before the interpreter tears down ctypes (llama-cpp-python's __del__ fails then).
-        weakref.finalize(self, llm.close)
+        # Free the model before the interpreter tears down ctypes (llama-cpp-python's __del__ fails then), never
+        # while another thread decodes: at exit a daemon thread may still be generating.
+        weakref.finalize(self, _close, llm)
 
     @classmethod
     def open(cls, spec: str, quant: str | None = None, n_threads: int | None = None,
@@ -79,8 +105,9 @@ class LlamaCppBackend(Backend):
             raise BackendUnavailable(str(e)) from e
         threads = n_threads or _threads()
         n_ctx = min(n_ctx or int(os.environ.get("NL2SQL_N_CTX", DEFAULT_N_CTX)), _trained_context(gguf))
-        llm = llama_cpp.Llama(model_path=str(gguf), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
-                              verbose=False)
+        with _LLAMA:
+            llm = llama_cpp.Llama(model_path=str(gguf), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
+                                  verbose=False)
         tok = tokenizer_at(str(tok_dir))
         return cls(name, spec, tok, f"GGUF {quant.upper()}, {threads} threads", llm)
 
@@ -108,7 +135,7 @@ class LlamaCppBackend(Backend):
         if names is not None:
             decoding["logits_processor"] = self._guide(written, names, self.tokenizer, greedy=sampling is None)
         out: list[int] = []
-        with self._lock:
+        with _LLAMA:
             if sampling is not None:
                 self.llm.set_seed(sampling.seed)
             for token in self.llm.generate(ids, min_p=0.0, repeat_penalty=1.0, **decoding):
