@@ -45,7 +45,7 @@ MODEL_DIALECT = "sqlite"
 DEFAULT_CANDIDATES = 1  # 4 lifts grounded answers, not correct ones, at ~1.5x the time (docs/evaluation-and-decoding.md)
 DEFAULT_CONSTRAIN = True  # schema-constrained decoding (docs/evaluation-and-decoding.md)
 DEFAULT_LINK = True  # schema linking (docs/linking.md)
-DEFAULT_VALUES = False  # value hints in the prompt: off until a model is trained with them (docs/linking.md)
+DEFAULT_VALUES = True  # value hints in the prompt: the shipped model was trained with them and gains (docs/linking.md)
 _VALUE_INDEXES = IndexCache()  # one per database or pasted schema with rows
 
 

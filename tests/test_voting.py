@@ -3,7 +3,7 @@
 import pytest
 
 from nl2sql.choose import vote
-from nl2sql.pipeline import Decoding, Request, answer
+from nl2sql.pipeline import DEFAULT_LINK, DEFAULT_VALUES, Decoding, Request, answer
 from nl2sql.sandbox import RunResult
 from tests.conftest import EXAMPLES, scripted
 
@@ -52,10 +52,12 @@ def test_command_lines_ask_for_what_their_flags_say(module):
     cli = module == "nl2sql.__main__"
     head = ["How many?"] if cli else ["--model", "m", "--data", "d", "--out", "o"]
     tokens = "--max-new-tokens" if cli else "--max_new_tokens"
-    asked = Decoding.from_args(parse(head + ["--votes", "8", "--candidates", "3", tokens, "50", "--no-link"]))
+    flags = ["--votes", "8", "--candidates", "3", tokens, "50", "--no-link", "--no-values"]
+    asked = Decoding.from_args(parse(head + flags))
     assert (asked.votes, asked.values, asked.candidates, asked.max_new_tokens, asked.link) == (8, False, 3, 50, False)
     assert Decoding.from_args(parse(head + ["--values"])).values is True
-    assert Decoding.from_args(parse(head)).votes == 1 and Decoding.from_args(parse(head)).values is False
+    default = Decoding.from_args(parse(head))
+    assert (default.votes, default.values, default.link) == (1, DEFAULT_VALUES, DEFAULT_LINK) == (1, True, True)
 
 
 def test_decoding_takes_names_only():

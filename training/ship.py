@@ -2,8 +2,8 @@
 
 Copy a trained LoRA adapter into models/ as the shipped artifact: the adapter config (its base named
 by spec, e.g. `packaged`), the weights cast to fp16 (half the size; PEFT casts them back to the base
-model's dtype on load), the run's log, config and loss plot, and the run's model card (README.md)
-unless the destination already has one (a hand-edited card with evaluation tables is kept).
+model's dtype on load), the run's log, config, loss plot and relay record (relay.json), and the run's
+model card (README.md) unless the destination already has one (a hand-edited card with evaluation tables is kept).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def copy_adapter(src: Path, out: Path, dtype: torch.dtype = torch.float16) -> in
     shutil.copy(src / "adapter_config.json", out / "adapter_config.json")
     weights = {k: v.to(dtype) for k, v in load_file(src / "adapter_model.safetensors").items()}
     save_file(weights, out / "adapter_model.safetensors", metadata={"format": "pt"})
-    for name in ("loss.png", "log_history.json", "run_config.json"):
+    for name in ("loss.png", "log_history.json", "run_config.json", "relay.json"):
         if (src / name).is_file():
             shutil.copy(src / name, out / name)
     size = (out / "adapter_model.safetensors").stat().st_size
