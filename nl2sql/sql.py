@@ -250,8 +250,12 @@ def _unknown_column(col: exp.Column, schema: Schema, aliases: dict, local: set, 
     qualifier = col.table.lower()
     if qualifier in local:
         return None
+    if qualifier and qualifier not in aliases:  # a qualifier no table of the query is named or aliased as
+        scope = [(a, schema.table(t)) for a, t in aliases.items() if schema.table(t)]
+        return Unknown("column", f"{col.table}.{col.name}",
+                       _closest(f"{col.table}.{col.name}", [f"{a}.{c.name}" for a, t in scope for c in t.columns]))
     if qualifier:
-        table = schema.table(aliases.get(qualifier, qualifier))
+        table = schema.table(aliases[qualifier])
         if table is None or table.column(col.name):
             return None  # an unknown table is reported once, as a table
         return Unknown("column", f"{table.name}.{col.name}",

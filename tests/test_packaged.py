@@ -132,8 +132,8 @@ def test_constrained_decoding_keeps_the_shipped_model_to_the_schema():
 
     fast = open_backend(shipped_model(), "llama.cpp")
     schema = (EXAMPLES / "company.sql").read_text()
-    questions = ["What is the average salary per department name?", "Which department has the highest total salary?",
-                 "List employees with their manager's name."]
+    questions = ["What is the total budget of each department?", "Show each employee's email address.",
+                 "List the employees and their job titles."]  # columns the schema lacks (step 1250 invents them)
     free = [answer(fast, Request(q, schema), Decoding(constrain=False)) for q in questions]
     kept = [answer(fast, Request(q, schema)) for q in questions]
     assert sum(bool(a.unknown) for a in free) >= 2, [a.sql for a in free]

@@ -130,6 +130,15 @@ def test_ground_unqualified_column_suggests_table_not_in_query():
     assert u.suggestion == "employees.salary"
 
 
+def test_ground_qualifier_that_no_table_of_the_query_has():
+    # The shipped model's answer (free decoding) to "What is the average salary per department name?": `a` is no alias.
+    sql = "SELECT a.name, AVG(e.salary) FROM departments AS d JOIN employees AS e ON e.department_id = a.id GROUP BY a.name"
+    name, key = ground(sql, DDL)
+    assert (name.kind, name.name) == ("column", "a.name") and name.suggestion in {"d.name", "e.name"}
+    assert key.name == "a.id" and key.suggestion in {"d.id", "e.id"}  # what the query's own aliases hold
+    assert ground("SELECT employees.name FROM employees", DDL) == []  # a table's own name qualifies it
+
+
 def test_ground_unknown_table():
     [u] = ground("SELECT name FROM employee", DDL)
     assert (u.kind, u.name, u.suggestion) == ("table", "employee", "employees")
