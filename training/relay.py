@@ -130,18 +130,22 @@ def resume_target(resume, output_dir: str):
 
 # ---------------------------------------------------------------- progress record
 
-def continue_command(argv: list[str]) -> str:
-    """The command that continues this run: the same arguments with --resume_from_checkpoint true."""
+def _without(argv: list[str], flags: set[str]) -> list[str]:
+    """`argv` without `flags`, each in either form (`--flag value` or `--flag=value`)."""
     args, skip = [], False
     for a in argv:
         if skip:
             skip = False
-            continue
-        if a == "--resume_from_checkpoint":
+        elif a in flags:
             skip = True
-            continue
-        if not a.startswith("--resume_from_checkpoint="):
+        elif a.split("=", 1)[0] not in flags:
             args.append(a)
+    return args
+
+
+def continue_command(argv: list[str]) -> str:
+    """The command that continues this run: the same arguments with --resume_from_checkpoint true."""
+    args = _without(argv, {"--resume_from_checkpoint"})
     return shlex.join(["python", "-m", "training.train", *args, "--resume_from_checkpoint", "true"])
 
 
@@ -149,17 +153,7 @@ def copy_continue_command(argv: list[str], keep_copy: str, steps_left: int, step
     """The command that continues the run from its kept copy when output_dir (its checkpoints) is lost: the same
     arguments with --warm_start KEEP_COPY, --max_steps STEPS_LEFT and --seed STEP (so the new leg's data order
     differs from the one the lost leg saw) in place of theirs and of any resume flag."""
-    replaced = {"--resume_from_checkpoint", "--warm_start", "--max_steps", "--seed"}
-    args, skip = [], False
-    for a in argv:
-        if skip:
-            skip = False
-            continue
-        if a in replaced:
-            skip = True
-            continue
-        if a.split("=", 1)[0] not in replaced:
-            args.append(a)
+    args = _without(argv, {"--resume_from_checkpoint", "--warm_start", "--max_steps", "--seed"})
     return shlex.join(["python", "-m", "training.train", *args, "--warm_start", keep_copy,
                        "--max_steps", str(steps_left), "--seed", str(step)])
 
