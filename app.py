@@ -40,7 +40,7 @@ EXAMPLES = Path(__file__).resolve().parent / "examples"
 SCHEMAS = {p.stem: p.read_text() for p in sorted(EXAMPLES.glob("*.sql"))}
 APP_QUESTIONS = EXAMPLES / "app_questions.jsonl"  # the examples the app offers, with their gold SQL (eval --data it)
 EXAMPLE_QUESTIONS = [[r["question"], SCHEMAS[Path(r["schema_file"]).stem]]
-                     for r in map(json.loads, APP_QUESTIONS.read_text().splitlines()) if r.get("schema_file")]
+                     for r in map(json.loads, filter(str.strip, APP_QUESTIONS.read_text().splitlines()))]
 MAX_VOTES = 8
 YOUR_DATABASE = "your database"  # the schema choice (and the API's `db` value) for DATABASE_URL
 EMPTY = pd.DataFrame({"": []})  # no result: an empty table (a column-less frame shows phantom headers 1 2 3)
