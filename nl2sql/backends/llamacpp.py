@@ -5,9 +5,10 @@ token ids and text match the transformers backend; llama.cpp only runs the netwo
 seeded sampling for execution-guided selection).
 llama-cpp-python keeps one sequence per context: batches run one prompt after another, and a shared
 prefix (the system turn and schema of the previous prompt) is reused from the KV cache.
-llama.cpp is not safe to drive from two threads at once, even on two contexts (the app holds a base and a
-fine-tuned model; a server thread may load one while another decodes), so one process-wide lock (`_LLAMA`)
-serialises loading, decoding and freeing: on a CPU each decode already uses every core, so nothing is lost.
+Two threads on one context crash in decode; two contexts at once (the app holds a base and a fine-tuned
+model; a server thread may load one while another decodes) ran clean here, but a CI run once crashed in
+decode with two threads inside llama.cpp. So one process-wide lock (`_LLAMA`) serialises loading, decoding
+and freeing: on a CPU each decode already uses every core, so nothing is lost.
 The lock is a plain Lock held across the generator's yields: Gradio may resume a stream on another thread.
 """
 
