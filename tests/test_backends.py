@@ -237,7 +237,13 @@ def test_a_model_is_not_freed_while_a_generation_holds_llamacpp():
 
 
 def test_llamacpp_through_the_pipeline_and_a_too_long_prompt(tiny_model_dir, cache):
+    import llama_cpp
+
+    default = llama_cpp.llama_cpp.llama_model_default_params
     fast = open_backend(str(tiny_model_dir), "llama.cpp", quant="q8_0")
+    # loaded into plain CPU buffers (AMX ones segfaulted on Sapphire Rapids), the library's default put back
+    assert fast.llm.model_params.use_extra_bufts is False
+    assert llama_cpp.llama_cpp.llama_model_default_params is default and default().use_extra_bufts is True
     ans = answer(fast, Request("How many employees are there?", SCHEMA), Decoding(max_new_tokens=6))
     assert ans.generation.backend == "llama.cpp" and ans.model_name == fast.name
     with pytest.raises(ValueError, match="context leaves room"):

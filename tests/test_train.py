@@ -226,3 +226,17 @@ def test_join_rows_can_weigh_more_in_the_mixture():
     assert count(plain) > 20 and count(weighted) == 2 * count(plain)
     assert len(weighted) - len(plain) == count(plain)  # the other rows are kept once, as before
     assert joins_tables({"sql": ["select * from a join b on a.x = b.y"]}) and not joins_tables({"sql": "SELECT 1"})
+
+
+def test_rows_with_several_joins_can_weigh_more_than_single_joins():
+    from training.sft import DataArguments, join_count, load_mixture
+
+    args = DataArguments(data_sources=["synthetic:train"], data_weights=[1.0], synthetic_rows=600, eval_fraction=0.0,
+                         synthetic_join_boost=2.0, join_row_weight=2.0)
+    same, _ = load_mixture(args, seed=0)  # unset: multi-join rows weigh as single joins
+    args.multi_join_row_weight = 3.0
+    more, _ = load_mixture(args, seed=0)
+    by = lambda rows, k: sum(min(join_count(r), 2) == k for r in rows)  # noqa: E731
+    assert by(same, 2) > 10 and by(more, 2) * 2 == by(same, 2) * 3
+    assert by(more, 1) == by(same, 1) and by(more, 0) == by(same, 0)
+    assert join_count({"sql": "SELECT 1 FROM a JOIN b ON a.x = b.x join c ON c.y = b.y"}) == 2

@@ -32,6 +32,8 @@ class DataArguments:
     synthetic_rows: int = field(default=20000, metadata={"help": "rows drawn from a synthetic source"})
     join_row_weight: float = field(default=1.0, metadata={
         "help": "rows whose gold query joins tables count this many times in each source's share (2: seen twice)"})
+    multi_join_row_weight: float | None = field(default=None, metadata={
+        "help": "rows whose gold query has two or more JOINs count this many times (unset: join_row_weight)"})
     synthetic_join_boost: float = field(default=1.0, metadata={
         "help": "synthetic sources: join questions (single and multiple joins) this many times as common"})
     eval_fraction: float = field(default=0.02, metadata={"help": "held out from each source (by schema)"})
@@ -112,10 +114,28 @@ def sft_example(row: dict, tokenizer, args: DataArguments, rng: random.Random) -
     return {"prompt": prompt, "completion": completion(gold, tokenizer)}
 
 
-def joins_tables(row: dict) -> bool:
-    """Whether a row's gold query joins tables (what the model is weakest at)."""
+def join_count(row: dict) -> int:
+    """How many JOINs a row's gold query has (what the model is weakest at)."""
     gold = row["sql"][0] if isinstance(row["sql"], list) else row["sql"]
-    return re.search(r"\bJOIN\b", gold, flags=re.IGNORECASE) is not None
+    return len(re.findall(r"\bJOIN\b", gold, flags=re.IGNORECASE))
+
+
+def joins_tables(row: dict) -> bool:
+    """Whether a row's gold query joins tables."""
+    return join_count(row) > 0
+
+
+def weighted_parts(rows: list[dict], weight: float, args: DataArguments) -> list[tuple[list[dict], float]]:
+    """One source's rows as mixture parts: rows without a join at `weight`, single joins at weight x
+    join_row_weight, two or more joins at weight x multi_join_row_weight (join_row_weight where unset)."""
+    multi = args.join_row_weight if args.multi_join_row_weight is None else args.multi_join_row_weight
+    factors = (1.0, args.join_row_weight, multi)
+    if factors == (1.0, 1.0, 1.0):
+        return [(rows, weight)]
+    groups: list[list[dict]] = [[], [], []]
+    for r in rows:
+        groups[min(join_count(r), 2)].append(r)
+    return [(g, weight * f) for g, f in zip(groups, factors) if g]
 
 
 def load_mixture(args: DataArguments, seed: int) -> tuple[list[dict], list[dict]]:
@@ -127,11 +147,7 @@ def load_mixture(args: DataArguments, seed: int) -> tuple[list[dict], list[dict]
         rows = load_rows(source, split=args.data_split, limit=args.synthetic_rows if source.startswith("synthetic")
                          else None, seed=seed, join_boost=args.synthetic_join_boost)
         train, test = split_holdout(rows, args.eval_fraction, seed, args.max_eval_rows, group_key="schema")
-        if args.join_row_weight == 1.0:
-            parts.append((train, weight))
-        else:  # the join rows apart, weighted more (the mixture's order is unchanged otherwise)
-            joins = [r for r in train if joins_tables(r)]
-            parts += [([r for r in train if not joins_tables(r)], weight), (joins, weight * args.join_row_weight)]
+        parts += weighted_parts(train, weight, args)
         held += test
     train = mix(parts, seed)
     return (train[: args.max_rows] if args.max_rows else train), held

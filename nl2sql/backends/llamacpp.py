@@ -10,6 +10,11 @@ model; a server thread may load one while another decodes) ran clean here, but a
 decode with two threads inside llama.cpp. So one process-wide lock (`_LLAMA`) serialises loading, decoding
 and freeing: on a CPU each decode already uses every core, so nothing is lost.
 The lock is a plain Lock held across the generator's yields: Gradio may resume a stream on another thread.
+Models load without llama.cpp's extra CPU buffer types (`use_extra_bufts`: AMX tiles, repacked weights),
+which a build for the machine's own CPU (-march=native) turns on where the CPU has them. On Intel Sapphire
+Rapids (AMX) the fast suite segfaulted in decode on Q8_0 models, every time, and only there (Zen 3 and Zen 4
+ran clean): the weights then sit in llama.cpp's AMX buffer. Plain CPU buffers run the same kernels on every
+machine; F16, the default, has no AMX or repacked kernels anyway.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ import os
 import threading
 import weakref
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from nl2sql.backends.base import DEFAULT_MAX_NEW_TOKENS, Backend, BackendUnavailable, Generation, Sampling, drive
@@ -80,6 +86,25 @@ def _close(llm, wait_s: float = 60.0) -> None:
         pass
 
 
+@contextmanager
+def plain_cpu_buffers(lib):
+    """Models loaded inside get plain CPU buffers (use_extra_bufts off; see the module docstring).
+    llama-cpp-python's Llama takes no such argument: it starts from llama_model_default_params(), so that is
+    wrapped for the duration. Call it holding _LLAMA, which every load does."""
+    default = lib.llama_model_default_params
+
+    def params():
+        p = default()
+        p.use_extra_bufts = False
+        return p
+
+    lib.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        lib.llama_model_default_params = default
+
+
 class LlamaCppBackend(Backend):
     kind = "llama.cpp"
 
@@ -106,7 +131,7 @@ class LlamaCppBackend(Backend):
             raise BackendUnavailable(str(e)) from e
         threads = n_threads or _threads()
         n_ctx = min(n_ctx or int(os.environ.get("NL2SQL_N_CTX", DEFAULT_N_CTX)), _trained_context(gguf))
-        with _LLAMA:
+        with _LLAMA, plain_cpu_buffers(llama_cpp.llama_cpp):
             llm = llama_cpp.Llama(model_path=str(gguf), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
                                   verbose=False)
         tok = tokenizer_at(str(tok_dir))
