@@ -102,6 +102,8 @@ def badge(ans: Answer, max_new_tokens: int) -> str:
                                                else "runs only on a private copy"))
     if ans.linking is not None and ans.linking.pruned:
         lines.append(f"- {ans.linking.describe()} (\"Tables to show\" chooses them)")
+    if ans.requalified:
+        lines.append(f"- qualifiers mended (no table of the query had them): {', '.join(ans.requalified)}")
     if g and g.stop in ("limit", "repetition"):
         why = STOPS[g.stop] + (f" ({max_new_tokens})" if g.stop == "limit" else "")
         lines.append(f"- ⚠️ stopped early: {why}")

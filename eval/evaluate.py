@@ -94,6 +94,8 @@ def score(answer: Answer, row: dict, model: str, gold_results: list[RunResult | 
                         latency_s=answer.generation.latency_s, prompt_tokens=answer.generation.prompt_tokens,
                         new_tokens=answer.generation.new_tokens, extra={"seconds_share": share_s})
     res.parses = answer.validation.ok
+    if answer.requalified:
+        res.extra["requalified"] = answer.requalified
     res.exact_match = res.parses and metrics.exact_match(pred, golds)
     if not res.parses:
         res.error = "; ".join(str(e) for e in answer.validation.errors) or "no SQL in the output"

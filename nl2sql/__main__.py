@@ -79,6 +79,8 @@ def _report(answer, verbose: bool) -> None:
               f"{g.new_tokens} new tokens in {g.latency_s:.2f} s; raw: {g.text!r}", file=sys.stderr)
         if answer.linking is not None:
             print(f"-- {answer.linking.describe()}", file=sys.stderr)
+        if answer.requalified:
+            print(f"-- qualifiers mended: {', '.join(answer.requalified)}", file=sys.stderr)
     if answer.result is not None:
         from nl2sql.sandbox import describe, format_table
 

@@ -38,7 +38,7 @@ from nl2sql.link import Linking, link
 from nl2sql.prompt import build_prompt
 from nl2sql.sandbox import RunResult, run as run_sandbox
 from nl2sql.schema import PreparedSchema, Schema, SchemaError, prepare_schema
-from nl2sql.sql import SqlError, Unknown, Validation, changes_data, ground, sql_region, transpile, validate
+from nl2sql.sql import SqlError, Unknown, Validation, changes_data, ground, requalify, sql_region, transpile, validate
 from nl2sql.values import IndexCache, ValueHit, build_index, by_column
 
 MODEL_DIALECT = "sqlite"
@@ -91,7 +91,7 @@ class Decoding:
 class Answer:
     question: str
     sql: str  # in the requested dialect
-    model_sql: str  # as the model wrote it (SQLite); what the sandbox runs
+    model_sql: str  # as the model wrote it (SQLite), qualifiers mended (requalified); what the sandbox runs
     dialect: str
     validation: Validation
     unknown: list[Unknown] = field(default_factory=list)
@@ -104,6 +104,7 @@ class Answer:
     changes_data: bool = False  # INSERT/UPDATE/DELETE/DDL: runs only on a private copy
     linking: Linking | None = None  # the tables the prompt showed (None: no schema)
     votes: tuple[int, int] | None = None  # (answers that agreed with this one, answers generated) when voting
+    requalified: list[str] = field(default_factory=list)  # qualifiers mended, "T3.name -> T2.name" (sql.requalify)
 
     @property
     def ok(self) -> bool:
@@ -259,6 +260,9 @@ def finish(lm: Backend, p: Prepared, generation: Generation, constrained: bool =
     """Everything after generation: validate, transpile, ground, run."""
     req, model_sql = p.request, generation.sql
     validation = validate(model_sql, MODEL_DIALECT)
+    requalified: list[str] = []
+    if validation.ok and p.schema:
+        model_sql, requalified = requalify(model_sql, p.schema.parsed, MODEL_DIALECT)
     sql, dialect = model_sql, shown_dialect(req)
     if validation.ok and dialect != MODEL_DIALECT:
         sql, errors = transpile(model_sql, MODEL_DIALECT, dialect, **_fit(req, p.schema))
@@ -266,7 +270,8 @@ def finish(lm: Backend, p: Prepared, generation: Generation, constrained: bool =
     unknown = ground(model_sql, p.schema.parsed, MODEL_DIALECT) if p.schema and validation.ok else []
     result = execute(model_sql, req, p.schema) if validation.ok and wants_run(req, p.schema) else None
     return Answer(req.question, sql, model_sql, dialect, validation, unknown, result, generation, lm.name,
-                  constrained=constrained, changes_data=validation.ok and changes_data(model_sql), linking=p.linking)
+                  constrained=constrained, changes_data=validation.ok and changes_data(model_sql), linking=p.linking,
+                  requalified=requalified)
 
 
 def unsteered_if_unparsable(lm: Backend, p: Prepared, ans: Answer, decoding: Decoding) -> Answer:

@@ -303,5 +303,58 @@ def ground(sql: str, schema: Schema | str, dialect: str = "sqlite") -> list[Unkn
     return unknown
 
 
+def _scope_tables(col: exp.Column, schema: Schema, local: set[str]) -> list[tuple[str, object]]:
+    """(the name it goes by, schema table) for each schema table in the FROM and JOINs of the SELECT that holds
+    `col` (not of its subqueries), in query order."""
+    select = col.find_ancestor(exp.Select)
+    if select is None:
+        return []
+    out = []
+    for t in select.find_all(exp.Table):
+        table = schema.table(t.name)
+        if table is not None and t.name.lower() not in local and t.find_ancestor(exp.Select) is select:
+            out.append((t.alias or t.name, table))
+    return out
+
+
+def _equated(tree: exp.Expression, column: str, names: list[str]) -> bool:
+    """Whether the query equates `column` across all of `names` (ON a.x = b.x): then any of them gives the same value."""
+    linked = {names[0].lower()}
+    pairs = [(eq.left, eq.right) for eq in tree.find_all(exp.EQ)
+             if isinstance(eq.left, exp.Column) and isinstance(eq.right, exp.Column)
+             and eq.left.name.lower() == column and eq.right.name.lower() == column]
+    for _ in names:
+        for a, b in pairs:
+            if a.table.lower() in linked or b.table.lower() in linked:
+                linked |= {a.table.lower(), b.table.lower()}
+    return all(n.lower() in linked for n in names)
+
+
+def requalify(sql: str, schema: Schema, dialect: str = "sqlite") -> tuple[str, list[str]]:
+    """`sql` with each column qualifier that names no table of the query (T3.name where FROM has only T1 and
+    T2) replaced by the name or alias of the table of its SELECT that has that column, and the changes
+    ("T3.name -> T2.name"). A small model often numbers its aliases one too far in joins; the query then fails
+    with "no such column". Where several tables have the column, only a join key that the query equates
+    across them (ON T1.id = T2.id) is mended, to the first of them: any gives the same value. Nothing changes
+    otherwise, nor in an unparsable query; the SQL is rewritten (sqlglot's spelling) only when something did."""
+    try:
+        tree = sqlglot.parse_one(sql, read=dialect)
+    except (ParseError, TokenError, ValueError, RecursionError):
+        return sql, []
+    aliases, local = _query_tables(tree)
+    changes = []
+    for col in list(tree.find_all(exp.Column)):
+        qualifier = col.table.lower()
+        if not qualifier or qualifier in aliases or qualifier in local or isinstance(col.this, exp.Star):
+            continue
+        owners = list(dict.fromkeys(name for name, table in _scope_tables(col, schema, local) if table.column(col.name)))
+        if len(owners) == 1 or (len(owners) > 1 and _equated(tree, col.name.lower(), owners)):
+            changes.append(f"{col.table}.{col.name} -> {owners[0]}.{col.name}")
+            col.set("table", exp.to_identifier(owners[0]))
+    if not changes:
+        return sql, []
+    return tree.sql(dialect=dialect), list(dict.fromkeys(changes))
+
+
 __all__ = ["DIALECTS", "SqlError", "Validation", "Unknown", "SchemaError", "statement_end", "statement_complete", "extract",
-           "validate", "pretty", "transpile", "ground", "is_query", "changes_data", "sql_region"]
+           "validate", "pretty", "transpile", "ground", "requalify", "is_query", "changes_data", "sql_region"]

@@ -101,3 +101,12 @@ def test_the_schema_is_read_once_per_request(monkeypatch, company_schema):
     assert calls == ["sqlite"]
     answer(scripted(["SELECT name FROM employees;"]), Request("q", company_schema + "\n-- fresh"))
     assert calls == ["sqlite"] and pipeline.prepare_schema.cache_info().hits >= 1  # the same schema again
+
+
+def test_a_qualifier_no_table_has_is_mended_before_the_query_runs():
+    schema = ("CREATE TABLE d (id INT, name TEXT); CREATE TABLE e (id INT, d_id INT, pay INT);"
+              "INSERT INTO d VALUES (1, 'ops'); INSERT INTO e VALUES (1, 1, 5), (2, 1, 7);")
+    a = answer(scripted(["SELECT T1.name, SUM(T3.pay) FROM d AS T1 JOIN e AS T2 ON T1.id = T2.d_id GROUP BY T1.name;"]),
+               Request("q", schema))
+    assert a.requalified == ["T3.pay -> T2.pay"] and a.ok and a.result.rows == [("ops", 12)]
+    assert "T2.pay" in a.model_sql and "T3.pay" in a.generation.text  # the raw text stays as written

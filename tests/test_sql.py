@@ -1,6 +1,6 @@
 import pytest
 
-from nl2sql.sql import extract, ground, pretty, statement_complete, statement_end, transpile, validate
+from nl2sql.sql import extract, ground, pretty, requalify, statement_complete, statement_end, transpile, validate
 
 EXTRACT_CASES = [
     ("SELECT * FROM t", "SELECT * FROM t"),
@@ -169,3 +169,18 @@ def test_schema_comments_and_sqlite_double_quoted_strings():
     assert ground('SELECT name FROM singer WHERE country = "France"', schema.parsed) == []
     assert [u.name for u in ground('SELECT "nme" FROM singer', schema.parsed)] == []  # a string too, in SQLite
     assert [u.name for u in ground("SELECT nme FROM singer", schema.parsed)] == ["nme"]
+
+
+def test_requalify_moves_a_qualifier_no_table_has_to_the_one_table_with_the_column():
+    from nl2sql.schema import parse_schema
+
+    schema = parse_schema(DDL)
+    # aliases numbered one too far, as the fine-tuned model writes them in joins
+    sql = "SELECT T3.name, AVG(T2.salary) FROM departments AS T1 JOIN employees AS T2 ON T1.id = T3.department_id GROUP BY T1.name"
+    fixed, changes = requalify(sql, schema)
+    assert changes == ["T3.department_id -> T2.department_id"]  # T3.name stays: both tables have a name
+    assert "T2.department_id" in fixed and "T3.name" in fixed
+    assert requalify("SELECT x.salary FROM employees", schema)[0] == "SELECT employees.salary FROM employees"
+    for unchanged in ("SELECT e.salary FROM employees AS e", "SELECT T3.nope FROM employees AS T1",
+                      "WITH t AS (SELECT salary FROM employees) SELECT t.salary FROM t", "SELECT FROM WHERE"):
+        assert requalify(unchanged, schema) == (unchanged, [])
