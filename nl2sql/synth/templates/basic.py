@@ -73,6 +73,30 @@ def filter_after_date(db, rng):
 
 
 @template("basic SQL", "data retrieval", [
+    "List the {L}s of {T} with a {C} after {Y}.", "Which {T} have a {C} later than the year {Y}?",
+    "{T} {C} after {Y} - {L}s"],
+    "A date after a whole year starts on January 1st of the next year: {C} >= 'Y+1-01-01'.", train_only=True)
+def filter_after_year(db, rng):
+    t = table_with(db, rng, "date", label=True)
+    c = col(t, rng, "date")
+    y = int(year_of(t, c, rng))
+    return dict(T=t.spoken, C=c.spoken, Y=y, L=t.label.spoken,
+                sql=f"SELECT {t.label.name} FROM {t.name} WHERE {c.name} >= '{y + 1}-01-01';")
+
+
+@template("basic SQL", "data retrieval", [
+    "List the {L}s of {T} with a {C} before {Y}.", "Which {T} have a {C} earlier than the year {Y}?",
+    "{T} {C} before {Y} - {L}s"],
+    "A date before a whole year is before January 1st of it: {C} < 'Y-01-01'.", train_only=True)
+def filter_before_year(db, rng):
+    t = table_with(db, rng, "date", label=True)
+    c = col(t, rng, "date")
+    y = int(year_of(t, c, rng))
+    return dict(T=t.spoken, C=c.spoken, Y=y, L=t.label.spoken,
+                sql=f"SELECT {t.label.name} FROM {t.name} WHERE {c.name} < '{y}-01-01';")
+
+
+@template("basic SQL", "data retrieval", [
     "Which {T} are {C}?", "Show the {L} of each {one} that is {C}.", "{C} {T} - {L}s"],
     "Filters on the boolean {C} flag.")
 def filter_bool(db, rng):

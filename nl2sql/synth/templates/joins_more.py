@@ -1,6 +1,8 @@
 """More join templates, for training only (train_only: the synthetic test split keeps the templates it
 was made with, so its rows never change): aggregates over a join per parent, HAVING over a join,
-parents filtered by their children, top-k parents, and two-hop foreign-key paths counted and filtered."""
+parents filtered by their children, top-k parents, two-hop foreign-key paths counted and filtered, and
+(session 12) child aggregates grouped by a category column of the parent and the parent with the highest
+child average."""
 
 from __future__ import annotations
 
@@ -134,5 +136,43 @@ def join_chain_avg(db, rng):
                     f"{_group_sql('p', p)};")
 
 
+@template("single join", "analytics and reporting", [
+    "What is the total {X} of {C} per {P1} {G}?", "For each {G} of {P}, sum the {X} of their {C}.",
+    "total {C} {X} by {P1} {G}"],
+    "Joins and sums a child column per category of the parent (GROUP BY a column of {P}, not its key).",
+    train_only=True)
+def join_sum_per_parent_category(db, rng):
+    child, fk, parent = join(db, rng, parent_label=False)
+    x, g = col(child, rng, "num"), col(parent, rng, "cat")
+    c, p, joined = _parent_join(child, fk, parent)
+    return dict(C=child.spoken, P=parent.spoken, P1=parent.spoken_one, X=x.spoken, G=g.spoken,
+                sql=f"SELECT {p}.{g.name}, SUM({c}.{x.name}) AS total {joined} GROUP BY {p}.{g.name};")
+
+
+@template("single join", "analytics and reporting", [
+    "How many {C} are there for each {P1} {G}?", "Count the {C} per {G} of their {P1}.", "{C} count by {P1} {G}"],
+    "Joins and counts child rows per category of the parent.", train_only=True)
+def join_count_per_parent_category(db, rng):
+    child, fk, parent = join(db, rng, parent_label=False)
+    g = col(parent, rng, "cat")
+    _, p, joined = _parent_join(child, fk, parent)
+    return dict(C=child.spoken, P1=parent.spoken_one, G=g.spoken,
+                sql=f"SELECT {p}.{g.name}, COUNT(*) AS n {joined} GROUP BY {p}.{g.name};")
+
+
+@template("single join", "analytics and reporting", [
+    "Which {P1} has the highest average {X} of {C}?", "Find the {P1} whose {C} have the largest mean {X}.",
+    "{P1} with top avg {C} {X}"],
+    "Joins, averages a child column per parent, orders by that average and keeps the top one.", train_only=True)
+def join_top_parent_by_avg(db, rng):
+    child, fk, parent = join(db, rng)
+    x = col(child, rng, "num")
+    c, p, joined = _parent_join(child, fk, parent)
+    return dict(C=child.spoken, P1=parent.spoken_one, X=x.spoken,
+                sql=f"SELECT {p}.{parent.label.name} {joined} GROUP BY {p}.{parent.pk} "
+                    f"ORDER BY AVG({c}.{x.name}) DESC LIMIT 1;")
+
+
 __all__ = ["join_avg_per_parent", "join_chain_avg", "join_chain_count", "join_chain_filter", "join_having_count",
-           "join_max_per_parent", "join_parents_by_child", "join_top_parents"]
+           "join_count_per_parent_category", "join_max_per_parent", "join_parents_by_child", "join_sum_per_parent_category",
+           "join_top_parent_by_avg", "join_top_parents"]
