@@ -14,7 +14,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 
-from nl2sql.schema import Schema, SchemaError, parse_schema, readable
+from nl2sql.schema import Schema, SchemaError, Table, parse_schema, readable
 
 DIALECTS = ("sqlite", "postgres", "mysql", "bigquery", "snowflake", "tsql", "duckdb", "oracle", "spark", "trino")
 
@@ -303,7 +303,7 @@ def ground(sql: str, schema: Schema | str, dialect: str = "sqlite") -> list[Unkn
     return unknown
 
 
-def _scope_tables(col: exp.Column, schema: Schema, local: set[str]) -> list[tuple[str, object]]:
+def _scope_tables(col: exp.Column, schema: Schema, local: set[str]) -> list[tuple[str, Table]]:
     """(the name it goes by, schema table) for each schema table in the FROM and JOINs of the SELECT that holds
     `col` (not of its subqueries), in query order."""
     select = col.find_ancestor(exp.Select)

@@ -77,11 +77,16 @@ def filter_after_date(db, rng):
     "{T} {C} after {Y} - {L}s"],
     "A date after a whole year starts on January 1st of the next year: {C} >= 'Y+1-01-01'.", train_only=True)
 def filter_after_year(db, rng):
+    return _against_year(db, rng, ">=", 1)
+
+
+def _against_year(db, rng, op: str, shift: int) -> dict:
+    """Labels of rows whose date compares by `op` with January 1st of a year in the data plus `shift`."""
     t = table_with(db, rng, "date", label=True)
     c = col(t, rng, "date")
     y = int(year_of(t, c, rng))
     return dict(T=t.spoken, C=c.spoken, Y=y, L=t.label.spoken,
-                sql=f"SELECT {t.label.name} FROM {t.name} WHERE {c.name} >= '{y + 1}-01-01';")
+                sql=f"SELECT {t.label.name} FROM {t.name} WHERE {c.name} {op} '{y + shift}-01-01';")
 
 
 @template("basic SQL", "data retrieval", [
@@ -89,11 +94,7 @@ def filter_after_year(db, rng):
     "{T} {C} before {Y} - {L}s"],
     "A date before a whole year is before January 1st of it: {C} < 'Y-01-01'.", train_only=True)
 def filter_before_year(db, rng):
-    t = table_with(db, rng, "date", label=True)
-    c = col(t, rng, "date")
-    y = int(year_of(t, c, rng))
-    return dict(T=t.spoken, C=c.spoken, Y=y, L=t.label.spoken,
-                sql=f"SELECT {t.label.name} FROM {t.name} WHERE {c.name} < '{y}-01-01';")
+    return _against_year(db, rng, "<", 0)
 
 
 @template("basic SQL", "data retrieval", [
