@@ -63,7 +63,6 @@ def rescore_one(stored: dict, row: dict) -> Rescored:
                  constrained=bool(stored["extra"].get("constrained")))
     after = score(ans, row, stored["model"], gold_results(row), stored["extra"].get("seconds_share", 0.0))
     after.extra = {**stored["extra"], **after.extra}
-    after.judge = None
     return Rescored(before, after)
 
 
