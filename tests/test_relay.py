@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from training.relay import (RelayError, checkpoint_problem, continue_command, copy_continue_command, pick_checkpoint,
-                            relay_status)
+                            relay_status, with_copy_command)
 from training.train import main
 from tests.test_train import _argv
 
@@ -37,8 +37,8 @@ def test_keep_copy_holds_the_newest_adapter_in_fp16_and_continues(first_leg, tin
     assert all(w.dtype == torch.float16 and torch.equal(w, newest[k].half()) for k, w in weights.items())
     assert json.loads((kept / "adapter_config.json").read_text())["base_model_name_or_path"] == str(tiny_model_dir)
     kept_status = json.loads((kept / "relay.json").read_text())
-    assert kept_status["step"] == 4 and kept_status["continue"].endswith("--resume_from_checkpoint true")
-    assert kept_status["continue_from_copy"].endswith(f"--warm_start {kept} --max_steps 0 --seed 4")
+    assert kept_status["step"] == 4 and kept_status["done"] is True  # the schedule's last step: nothing to continue
+    assert kept_status["continue"] is None and kept_status["continue_from_copy"] is None
     out = tmp_path / "next"
     assert main(_argv(tiny_model_dir, out, *LORA, "--max_steps", "1", "--warm_start", str(kept))) == 0
     status = json.loads((out / "relay.json").read_text())  # the kept copy's 4 steps count as this run's
@@ -54,8 +54,7 @@ def test_relay_json_says_where_the_run_stands(first_leg):
     status = json.loads((first_leg / "relay.json").read_text())
     assert status["step"] == 4 and status["max_steps"] == 4 and status["rows_seen"] == 4 * 2
     assert len(status["legs"]) == 1 and status["legs"][0]["from_step"] == 0 and status["legs"][0]["to_step"] == 4
-    assert status["continue"].startswith("python -m training.train ")
-    assert status["continue"].endswith("--resume_from_checkpoint true")
+    assert status["done"] is True and status["continue"] is None  # its last step is saved: a finished run
 
 
 def test_resume_true_skips_a_corrupt_newest_checkpoint(first_leg, tiny_model_dir, tmp_path, capsys):
@@ -119,6 +118,17 @@ def test_copy_continue_command_warm_starts_from_the_copy_with_the_steps_left():
     assert copy_continue_command(argv, "training/checkpoints/relay", 1490, 1250) == (
         "python -m training.train --config r.yaml --lora_r 16 --warm_start training/checkpoints/relay "
         "--max_steps 1490 --seed 1250")
+
+
+def test_copy_command_only_while_steps_are_left():
+    argv = ["--config", "r.yaml", "--seed", "1"]
+    running = relay_status({}, {"id": "a", "minutes": 1.0}, 50, 16, 100, "cmd", origin={"step": 1000})
+    assert running["done"] is False and running["continue"] == "cmd"
+    assert with_copy_command(running, argv, "kept")["continue_from_copy"] == (
+        "python -m training.train --config r.yaml --warm_start kept --max_steps 50 --seed 1050")
+    finished = relay_status({}, {"id": "a", "minutes": 1.0}, 100, 16, 100, "cmd")
+    assert finished["done"] is True and finished["continue"] is None
+    assert with_copy_command(finished, argv, "kept")["continue_from_copy"] is None
 
 
 def test_relay_status_adds_up_the_legs():

@@ -8,7 +8,8 @@ Three pieces, used by training/train.py:
   complete and readable; a truncated or corrupt one is reported and the previous one is used.
 - `RelayRecorder`: after every save, `relay.json` in output_dir says where the run stands (steps, rows
   seen, minutes over all legs, hardware of each leg) and the command that continues it (in the kept copy also
-  `continue_from_copy`, the command for when output_dir is lost); a warm start from
+  `continue_from_copy`, the command for when output_dir is lost; both null and `done` true once the
+  schedule's last step is saved); a warm start from
   a kept copy carries that copy's record on (its steps and legs count as the run's); with
   `RelayArguments.keep_copy` it also keeps the newest adapter in fp16 where git tracks it (`keep_checkpoint`).
 """
@@ -158,6 +159,13 @@ def copy_continue_command(argv: list[str], keep_copy: str, steps_left: int, step
                        "--max_steps", str(steps_left), "--seed", str(step)])
 
 
+def with_copy_command(status: dict, argv: list[str], keep_copy: str) -> dict:
+    """Pure: `status` with `continue_from_copy`, the command that goes on from the kept copy (None when done)."""
+    left = status["max_steps"] - status["step"]
+    return dict(status, continue_from_copy=copy_continue_command(argv, keep_copy, left, status["step"])
+                if left > 0 else None)
+
+
 def read_relay(output_dir: Path) -> dict:
     try:
         return json.loads((Path(output_dir) / RELAY_FILE).read_text())
@@ -180,7 +188,8 @@ def relay_status(previous: dict, leg: dict, step: int, rows_per_step: int, max_s
     status = {"step": offset + step, "max_steps": offset + max_steps,
               "rows_seen": origin.get("rows_seen", 0) + step * rows_per_step,
               "warm_start": origin.get("warm_start") or previous.get("warm_start", leg.get("warm_start")),
-              "minutes": round(sum(g["minutes"] for g in legs), 1), "legs": legs, "continue": command,
+              "minutes": round(sum(g["minutes"] for g in legs), 1), "legs": legs,
+              "done": step >= max_steps, "continue": None if step >= max_steps else command,
               "updated": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
     if origin:
         status["origin"] = origin
@@ -238,8 +247,7 @@ def recorder(output_dir: str, argv: list[str], rows_per_step: int, hardware: str
             status = self.write(state, args)
             checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             if keep_copy and (checkpoint / "adapter_model.safetensors").is_file():
-                left = status["max_steps"] - status["step"]
-                status = dict(status, continue_from_copy=copy_continue_command(argv, keep_copy, left, status["step"]))
+                status = with_copy_command(status, argv, keep_copy)
                 keep_checkpoint(checkpoint, Path(keep_copy), base, status)
 
         def on_train_end(self, args, state, control, **kwargs):
