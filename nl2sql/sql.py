@@ -295,7 +295,7 @@ def ground(sql: str, schema: Schema | str, dialect: str = "sqlite") -> list[Unkn
         if not col.table and col.name.lower() in select_aliases or isinstance(col.this, exp.Star):
             continue
         miss = _unknown_column(col, schema, aliases, local, used)
-        if miss and dialect == "sqlite" and col.this.quoted and not col.table:
+        if miss and dialect == "sqlite" and not col.table and isinstance(col.this, exp.Identifier) and col.this.quoted:
             continue  # SQLite reads a double-quoted word that names no column as a string: "France"
         if miss and miss.name.lower() not in seen:
             seen.add(miss.name.lower())

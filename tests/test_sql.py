@@ -139,6 +139,13 @@ def test_ground_qualifier_that_no_table_of_the_query_has():
     assert ground("SELECT employees.name FROM employees", DDL) == []  # a table's own name qualifies it
 
 
+def test_ground_a_literal_after_a_qualifier_is_reported_not_a_crash():
+    # sqlglot reads `e.'salary'` and `e.1` as columns whose name is a literal (step 2740 wrote one on synthetic test)
+    for sql in ("SELECT e.'salry' FROM employees AS e", "SELECT name FROM employees AS e WHERE e.1 > 2"):
+        [u] = ground(sql, DDL)
+        assert u.kind == "column"
+
+
 def test_ground_unknown_table():
     [u] = ground("SELECT name FROM employee", DDL)
     assert (u.kind, u.name, u.suggestion) == ("table", "employee", "employees")
