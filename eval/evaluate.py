@@ -1,12 +1,14 @@
 """python -m eval.evaluate --model packaged [--model DIR ...] --data SOURCE [--limit N] [--backend auto]
                           [--candidates 1] [--votes 1] [--no-constrain] [--no-link] [--values] [--batch_size B]
-                          [--judge]
+                          [--judge] [--match spider|defog]
                           --out DIR
 
 Scores each model on a data source (see nl2sql.data: synthetic:test, a canonical JSONL such as
 ../shared/data/spider_dev/spider_dev.jsonl, or gretelai/synthetic_text_to_sql by name): parses,
 grounded, executes, execution accuracy, exact match, optionally an LLM judge, overall and per
-category. Predictions come from nl2sql.pipeline (the path the app uses) and are appended to
+category. Execution match follows a rule set (eval.metrics.RULES): a row's own "match" field, else
+--match, else Spider's rules for Spider and synthetic rows and defog's for any other data (a user's own
+rows are judged by their answers, not the query's form). Predictions come from nl2sql.pipeline (the path the app uses) and are appended to
 DIR/predictions.jsonl as they are made, so an interrupted run continues where it stopped. Writes
 DIR/summary.json, DIR/report.md and PNG plots.
 """
@@ -17,6 +19,7 @@ import argparse
 import json
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 from tqdm import tqdm
@@ -59,6 +62,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--batch_size", type=int, default=8)
     p.add_argument("--max_new_tokens", type=int, default=160)
     p.add_argument("--judge", action="store_true", help="also grade with an LLM judge (see eval/judge.py)")
+    p.add_argument("--match", choices=sorted(metrics.RULES),
+                   help="execution-match rules for rows that name none (default: spider for Spider and synthetic "
+                        "rows, defog for other data)")
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic source")
     return p.parse_args(argv)
@@ -66,6 +72,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def _golds(row: dict) -> list[str]:
     return row["sql"] if isinstance(row["sql"], list) else [row["sql"]]
+
+
+def match_rules(row: dict, chosen: str | None = None) -> str:
+    """The rule set that scores a row: its own "match" field, else the run's choice, else Spider's for
+    benchmark rows (Spider, Spider-Syn, the synthetic set: figures comparable with earlier ones) and
+    defog's for anything else (a user's own rows). Pure."""
+    if row.get("match"):
+        return row["match"]
+    if chosen:
+        return chosen
+    benchmark = str(row.get("id", "")).startswith("spider-") or str(row.get("id", "")).isdigit()
+    return "spider" if benchmark else "defog"
 
 
 def request(row: dict) -> Request:
@@ -85,14 +103,15 @@ def gold_results(row: dict) -> list[RunResult | None]:
         return [None for _ in _golds(row)]
 
 
-def score(answer: Answer, row: dict, model: str, gold_results: list[RunResult | None], share_s: float) -> ExampleResult:
-    """Compare one Answer (already grounded and run by the pipeline) with its row's gold. Pure."""
+def score(answer: Answer, row: dict, model: str, gold_results: list[RunResult | None], share_s: float,
+          rules: str = "spider") -> ExampleResult:
+    """Compare one Answer (already grounded and run by the pipeline) with its row's gold by `rules`. Pure."""
     golds = _golds(row)
     pred = answer.model_sql
     res = ExampleResult(id=row["id"], model=model, question=row["question"], gold=golds[0], predicted=pred,
                         category=row.get("category") or metrics.sql_category(golds[0]), raw=answer.generation.text,
                         latency_s=answer.generation.latency_s, prompt_tokens=answer.generation.prompt_tokens,
-                        new_tokens=answer.generation.new_tokens, extra={"seconds_share": share_s})
+                        new_tokens=answer.generation.new_tokens, extra={"seconds_share": share_s, "match": rules})
     res.parses = answer.validation.ok
     if answer.requalified:
         res.extra["requalified"] = answer.requalified
@@ -109,9 +128,44 @@ def score(answer: Answer, row: dict, model: str, gold_results: list[RunResult | 
         return res
     res.executes = pred_result.ok
     res.error = pred_result.error
-    ordered = any(metrics.orders_output(g) for g in golds)
-    res.execution_match = any(g is not None and metrics.results_match(pred_result, g, ordered) for g in gold_results)
+    ordered = metrics.order_matters(rules, golds, row["question"], row.get("category"))
+    res.execution_match = any(g is not None and metrics.results_match(pred_result, g, ordered, rules)
+                              for g in gold_results)
     return res
+
+
+def error_result(row: dict, model: str, error: BaseException, rules: str) -> ExampleResult:
+    """A row whose prediction or scoring raised: recorded as wrong, with the exception's message."""
+    golds = _golds(row)
+    return ExampleResult(id=row["id"], model=model, question=row["question"], gold=golds[0], predicted="",
+                         category=row.get("category") or metrics.sql_category(golds[0]),
+                         executes=False, execution_match=False,
+                         error=f"evaluation error: {type(error).__name__}: {error}", extra={"match": rules})
+
+
+def answer_rows(lm, chunk: list[dict], decoding: Decoding) -> list[Answer | BaseException]:
+    """Answers for a batch of rows; when the batch raises, each row alone, so one bad row costs only itself."""
+    try:
+        return answer_batch(lm, [request(r) for r in chunk], decoding)
+    except Exception:  # noqa: BLE001 - retried row by row below, where the culprit is recorded
+        pass
+    out = []
+    for row in chunk:
+        try:
+            out.append(answer_batch(lm, [request(row)], decoding)[0])
+        except Exception as e:  # noqa: BLE001 - any failure of one row becomes that row's error, the run goes on
+            out.append(e)
+    return out
+
+
+def scored(ans: Answer | BaseException, row: dict, spec: str, share: float, rules: str) -> ExampleResult:
+    """score() for one answered row, or an error row when the answer or the gold's run raised."""
+    if isinstance(ans, BaseException):
+        return error_result(row, spec, ans, rules)
+    try:
+        return score(ans, row, spec, gold_results(row), share, rules)
+    except Exception as e:  # noqa: BLE001 - a gold or comparison that raises is that row's error, the run goes on
+        return error_result(row, spec, e, rules)
 
 
 def _done(path: Path) -> dict[tuple[str, str], dict]:
@@ -157,16 +211,14 @@ def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tu
             for i in range(0, len(todo), args.batch_size):
                 chunk = todo[i : i + args.batch_size]
                 start = time.perf_counter()
-                answers = answer_batch(lm, [request(r) for r in chunk], decoding)
+                answers = answer_rows(lm, chunk, decoding)
                 share = (time.perf_counter() - start) / len(chunk)
                 for ans, row in zip(answers, chunk):
-                    res = score(ans, row, spec, gold_results(row), share)
+                    res = scored(ans, row, spec, share, match_rules(row, args.match))
                     res.extra["model_name"] = name
-                    res.extra.update(setting, candidates_tried=ans.candidates_tried, constrained=ans.constrained,
-                                     votes_agreed=ans.votes[0] if ans.votes else None,
-                                     tables_shown=ans.linking.tables if ans.linking else None,
-                                     values_shown=[f"{h.table}.{h.column}={h.value}" for h in ans.linking.values]
-                                     if ans.linking else None)
+                    res.extra.update(setting)
+                    if isinstance(ans, Answer):
+                        res.extra.update(answer_details(ans))
                     if judge is not None:
                         res.judge = judge.judge(row["question"], row.get("schema"), res.gold, res.predicted).to_dict()
                     f.write(json.dumps(res.to_dict(), default=str) + "\n")
@@ -178,10 +230,20 @@ def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tu
     return name or spec, results
 
 
+def answer_details(ans: Answer) -> dict:
+    """What a prediction record keeps of how its answer was made."""
+    return {"candidates_tried": ans.candidates_tried, "constrained": ans.constrained,
+            "votes_agreed": ans.votes[0] if ans.votes else None,
+            "tables_shown": ans.linking.tables if ans.linking else None,
+            "values_shown": [f"{h.table}.{h.column}={h.value}" for h in ans.linking.values] if ans.linking else None}
+
+
 def summarize_model(name: str, spec: str, results: list[ExampleResult]) -> dict:
     seconds = sum(r.extra.get("seconds_share", 0.0) for r in results)
-    return {"name": name, "spec": spec, "overall": metrics.summarize(results, seconds),
-            "by_category": metrics.by_category(results)}
+    rules = Counter(r.extra.get("match", "spider") for r in results)
+    return {"name": name, "spec": spec, "match": dict(sorted(rules.items())),
+            "errors": sum(1 for r in results if (r.error or "").startswith("evaluation error")),
+            "overall": metrics.summarize(results, seconds), "by_category": metrics.by_category(results)}
 
 
 def _make_judge(args):

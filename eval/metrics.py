@@ -1,14 +1,21 @@
 """Pure metrics: compare a prediction with the gold and aggregate per model and category.
 
-Execution match: the predicted result equals a gold result as a multiset of rows (as a list when the
-gold query orders its output), with columns matched up to permutation, floats compared with a
-tolerance, NULLs equal to NULLs. For DML the databases' states after each statement are compared.
+Execution match, by one of two named rule sets (RULES):
+- `spider` (Spider's own): the same number of columns, matched up to permutation; the rows equal as a
+  multiset (as a list when the gold query orders its output).
+- `defog` (defog's sql-eval, how a person judges an answer): every gold column appears among the
+  answer's (extra columns allowed, matched by values, not names); duplicate rows dropped; row order
+  compared only when the question asks for one ("order", "sort", "arrange") or the category is
+  `order_by`. Unlike sql-eval's code, an empty answer never matches a gold with rows.
+Both: floats compared with a tolerance, NULLs equal to NULLs; for DML the databases' states after each
+statement are compared.
 """
 
 from __future__ import annotations
 
 import itertools
 import math
+import re
 import statistics
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -91,12 +98,7 @@ def _column_orders(pred: list[tuple], gold: list[tuple], width: int):
             yield perm
 
 
-def results_match(pred: RunResult, gold: RunResult, ordered: bool = False) -> bool:
-    """Whether two query results are the same answer (see the module docstring)."""
-    if not (pred.ok and gold.ok):
-        return False
-    if gold.snapshot is not None or pred.snapshot is not None:
-        return pred.snapshot == gold.snapshot
+def _spider_match(pred: RunResult, gold: RunResult, ordered: bool) -> bool:
     width = len(gold.columns)
     if len(pred.columns) != width or len(pred.rows) != len(gold.rows):
         return False
@@ -108,6 +110,61 @@ def results_match(pred: RunResult, gold: RunResult, ordered: bool = False) -> bo
         if _rows_equal([tuple(r[j] for j in perm) for r in pred.rows], gold.rows, ordered):
             return True
     return False
+
+
+def _distinct(rows: list[tuple]) -> list[tuple]:
+    """Rows without repeats, first occurrence kept (so an ordered answer keeps its order)."""
+    seen, out = set(), []
+    for r in rows:
+        key = tuple(repr(_norm_value(v)) for v in r)
+        if key not in seen:
+            seen.add(key)
+            out.append(r)
+    return out
+
+
+def _column_picks(pred: list[tuple], gold: list[tuple], pred_width: int, gold_width: int):
+    """Ways to pick one distinct answer column per gold column whose set of values equals the gold column's."""
+    values = lambda rows, i: frozenset(repr(_norm_value(r[i])) for r in rows)  # noqa: E731
+    pred_cols = [values(pred, j) for j in range(pred_width)]
+    candidates = [[j for j in range(pred_width) if pred_cols[j] == values(gold, i)] for i in range(gold_width)]
+    for pick in itertools.product(*candidates):
+        if len(set(pick)) == gold_width:
+            yield pick
+
+
+def _defog_match(pred: RunResult, gold: RunResult, ordered: bool) -> bool:
+    if not gold.rows or not pred.rows:
+        return not gold.rows and not pred.rows  # an empty answer matches an empty gold only
+    gold_rows = _distinct(gold.rows)
+    for pick in itertools.islice(_column_picks(pred.rows, gold.rows, len(pred.columns), len(gold.columns)), 24):
+        if _rows_equal(_distinct([tuple(r[j] for j in pick) for r in pred.rows]), gold_rows, ordered):
+            return True
+    return False
+
+
+RULES = {"spider": _spider_match, "defog": _defog_match}
+_ORDER_WORDS = re.compile(r"\b(order|sort|arrange)\b", re.IGNORECASE)
+
+
+def results_match(pred: RunResult, gold: RunResult, ordered: bool = False, rules: str = "spider") -> bool:
+    """Whether two query results are the same answer by a rule set of RULES (see the module docstring);
+    `ordered`: whether row order is part of the answer (order_matters decides it per rule set)."""
+    if rules not in RULES:
+        raise ValueError(f"unknown match rules {rules!r}: use one of {', '.join(RULES)}")
+    if not (pred.ok and gold.ok):
+        return False
+    if gold.snapshot is not None or pred.snapshot is not None:
+        return pred.snapshot == gold.snapshot
+    return RULES[rules](pred, gold, ordered)
+
+
+def order_matters(rules: str, golds: list[str], question: str = "", category: str | None = None) -> bool:
+    """Whether row order is part of the answer: Spider's rules follow the gold query (an outermost ORDER BY);
+    defog's follow the question (it asks for an order) or a category of `order_by`."""
+    if rules == "defog":
+        return category == "order_by" or bool(_ORDER_WORDS.search(question))
+    return any(orders_output(g) for g in golds)
 
 
 def orders_output(sql: str, dialect: str = "sqlite") -> bool:

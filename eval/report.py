@@ -126,9 +126,18 @@ def plot(out: Path, summary: dict, results: list[ExampleResult]) -> list[str]:
     return files
 
 
+def _rules_line(summary: dict) -> str:
+    """Which execution-match rules scored the run (eval.metrics.RULES), and rows that raised."""
+    rules = {k: v for m in summary["models"] for k, v in (m.get("match") or {"spider": m["overall"]["n"]}).items()}
+    errors = sum(m.get("errors", 0) for m in summary["models"])
+    said = "Execution match by " + " and ".join(f"{k} rules" + (f" ({v} rows)" if len(rules) > 1 else "")
+                                                for k, v in sorted(rules.items())) + "."
+    return said + (f" {errors} rows raised during evaluation and count as wrong." if errors else "")
+
+
 def render(summary: dict, results: list[ExampleResult], plots: list[str]) -> str:
     lines = [f"# Evaluation: {summary['data']}", "", f"{summary['n']} examples. Rates are over the examples where "
-             "the metric could be computed (– where it could not).", "", "## Models", ""]
+             "the metric could be computed (– where it could not). " + _rules_line(summary), "", "## Models", ""]
     lines += _models_table(summary)
     lines += ["", "## Execution accuracy by category", ""] + _category_table(summary)
     lines += [""] + [f"![{p}]({p})" for p in plots]

@@ -1,11 +1,12 @@
 """Score stored predictions again with today's post-processing, without generating anything.
 
     python -m eval.rescore --predictions models/.../eval/spider-dev-full-relay-step1250/predictions.jsonl \
-        --data ../shared/data/spider_dev/spider_dev.jsonl [--limit N] [--out DIR]
+        --data ../shared/data/spider_dev/spider_dev.jsonl [--limit N] [--match spider|defog] [--out DIR]
 
 Each stored answer's raw model text goes through nl2sql.pipeline.finish again (validate, requalify, ground,
 run) and is scored as eval.evaluate scores it, so a change after generation (such as sql.requalify) is
-measured on the very generations that were scored before. Only greedy, single-candidate runs are rescored:
+measured on the very generations that were scored before; --match scores them by another rule set
+(eval.metrics.RULES), to see what the rules alone change. Only greedy, single-candidate runs are rescored:
 with sampling or voting the stored answer is one of several and the others were not kept.
 Prints the execution accuracy before and after and the answers that changed; --out writes the rescored
 predictions, summary.json and report.md as eval.evaluate does.
@@ -21,7 +22,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from eval.evaluate import _from_dict, gold_results, request, score, summarize_model
+from eval.evaluate import _from_dict, gold_results, match_rules, request, score, summarize_model
+from eval.metrics import RULES
 from eval.metrics import ExampleResult
 from nl2sql.backends.base import Generation
 from nl2sql.data import DataError, load_rows
@@ -47,7 +49,7 @@ class Rescored:
         return self.before.predicted != self.after.predicted
 
 
-def rescore_one(stored: dict, row: dict) -> Rescored:
+def rescore_one(stored: dict, row: dict, rules: str | None = None) -> Rescored:
     """One stored prediction, finished again from its raw text and scored against its row. Pure but for running SQL."""
     before = _from_dict(stored)
     text = stored.get("raw") or ""
@@ -61,7 +63,8 @@ def rescore_one(stored: dict, row: dict) -> Rescored:
     p = Prepared(req, schema, "", None)
     ans = finish(Named(stored["extra"].get("model_name", stored["model"])), p, gen,
                  constrained=bool(stored["extra"].get("constrained")))
-    after = score(ans, row, stored["model"], gold_results(row), stored["extra"].get("seconds_share", 0.0))
+    after = score(ans, row, stored["model"], gold_results(row), stored["extra"].get("seconds_share", 0.0),
+                  match_rules(row, rules))
     after.extra = {**stored["extra"], **after.extra}
     return Rescored(before, after)
 
@@ -76,6 +79,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--data", required=True, help="the data the predictions answer (as eval.evaluate's --data)")
     p.add_argument("--limit", type=int, help="first N rows only")
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic source")
+    p.add_argument("--match", choices=sorted(RULES), help="execution-match rules (default: as eval.evaluate's)")
     p.add_argument("--out", type=Path, help="write the rescored predictions, summary.json and report.md here")
     return p.parse_args(argv)
 
@@ -97,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     if not stored:
         print(f"error: no prediction in {args.predictions} answers a row of {args.data}", file=sys.stderr)
         return 2
-    done = [rescore_one(s, rows[s["id"]]) for s in tqdm(stored, desc="rescore", unit="ex")]
+    done = [rescore_one(s, rows[s["id"]], args.match) for s in tqdm(stored, desc="rescore", unit="ex")]
     for model in dict.fromkeys(s["model"] for s in stored):
         mine = [d for d in done if d.before.model == model]
         changed = [d for d in mine if d.changed]

@@ -76,7 +76,8 @@ def test_end_to_end_and_resume(tiny_model_dir, dataset, tmp_path, monkeypatch):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n"] == 4 and summary["data"] == str(dataset)
     [m] = summary["models"]
-    assert set(m) == {"name", "spec", "overall", "by_category"} and m["overall"]["n"] == 4
+    assert set(m) == {"name", "spec", "match", "errors", "overall", "by_category"} and m["overall"]["n"] == 4
+    assert m["match"] == {"defog": 4} and m["errors"] == 0  # a user's own rows: judged by their answers
     assert set(m["overall"]) == {"n", "parses", "grounded", "executes", "execution_accuracy", "exact_match",
                                  "judge_correct", "latency_p50_s", "examples_per_s"}
     assert (out / "report.md").read_text().startswith("# Evaluation") and (out / "accuracy_by_category.png").stat().st_size
@@ -89,6 +90,45 @@ def test_end_to_end_and_resume(tiny_model_dir, dataset, tmp_path, monkeypatch):
     assert main(argv) == 0
     assert [r.question for r in seen] == [q for q, _ in QUESTIONS[2:]]
     assert sorted(json.loads(x)["id"] for x in (out / "predictions.jsonl").read_text().splitlines()) == ["r0", "r1", "r2", "r3"]
+
+
+@pytest.mark.parametrize("row,chosen,rules", [
+    ({"id": "spider-dev-3"}, None, "spider"), ({"id": "spider-syn-dev-3"}, None, "spider"),
+    ({"id": "17"}, None, "spider"),  # the synthetic set
+    ({"id": "r1"}, None, "defog"),  # any other data: a user's own rows
+    ({"id": "r1"}, "spider", "spider"), ({"id": "spider-dev-3"}, "defog", "defog"),
+    ({"id": "r1", "match": "spider"}, "defog", "spider"),  # a row's own rules win
+])
+def test_match_rules(row, chosen, rules):
+    assert evaluate.match_rules(row, chosen) == rules
+
+
+def test_a_row_that_raises_is_an_error_row_and_the_run_goes_on(tiny_model_dir, dataset, tmp_path, monkeypatch):
+    real_answer, real_gold = evaluate.answer_batch, evaluate.gold_results
+
+    def answer_batch(lm, reqs, *a):
+        if any(r.question == QUESTIONS[1][0] for r in reqs):
+            raise RuntimeError("backend fell over")
+        return real_answer(lm, reqs, *a)
+
+    def gold(row):
+        if row["id"] == "r3":
+            raise KeyError("gold blew up")
+        return real_gold(row)
+
+    monkeypatch.setattr(evaluate, "answer_batch", answer_batch)
+    monkeypatch.setattr(evaluate, "gold_results", gold)
+    out = tmp_path / "errors"
+    assert main(["--model", str(tiny_model_dir), "--data", str(dataset), "--out", str(out), "--batch_size", "2",
+                 "--max_new_tokens", "4", "--backend", "transformers", "--match", "spider"]) == 0
+    rows = {json.loads(x)["id"]: json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()}
+    assert sorted(rows) == ["r0", "r1", "r2", "r3"]
+    assert rows["r1"]["error"] == "evaluation error: RuntimeError: backend fell over"
+    assert "KeyError" in rows["r3"]["error"] and rows["r3"]["execution_match"] is False
+    assert not (rows["r0"]["error"] or "").startswith("evaluation error")  # its batch-mate answered alone
+    [m] = json.loads((out / "summary.json").read_text())["models"]
+    assert m["errors"] == 2 and m["match"] == {"spider": 4}
+    assert "2 rows raised during evaluation" in (out / "report.md").read_text()
 
 
 def test_judge_agreement_in_report(tiny_model_dir, dataset, tmp_path, monkeypatch):

@@ -1,6 +1,7 @@
 import pytest
 
-from eval.metrics import ExampleResult, exact_match, orders_output, results_match, sql_category, summarize
+from eval.metrics import (ExampleResult, exact_match, order_matters, orders_output, results_match, sql_category,
+                          summarize)
 from nl2sql.sandbox import RunResult, run
 
 DDL = "CREATE TABLE t (id INT, name TEXT, score REAL, team TEXT);"
@@ -31,6 +32,72 @@ def _run(sql):
 ])
 def test_results_match(pred, gold, ordered, match):
     assert results_match(_run(pred), _run(gold), ordered) is match
+
+
+# (prediction, gold, ordered, spider's verdict, defog's verdict): one table, both rule sets
+@pytest.mark.parametrize("pred,gold,ordered,spider,defog", [
+    ("SELECT name, team FROM t", "SELECT name FROM t", False, False, True),  # extra column
+    ("SELECT name, id * 10 FROM t", "SELECT id, name FROM t", False, False, False),  # a gold column missing
+    ("SELECT team, name FROM t", "SELECT name, team FROM t", False, True, True),  # permuted columns
+    ("SELECT name FROM t ORDER BY id DESC", "SELECT name FROM t ORDER BY id", True, False, False),  # order asked
+    ("SELECT name FROM t ORDER BY id DESC", "SELECT name FROM t ORDER BY id", False, True, True),  # not asked
+    ("SELECT DISTINCT name FROM t", "SELECT name FROM t", False, False, True),  # duplicates
+    ("SELECT name, name FROM t", "SELECT name FROM t", False, False, True),  # a column twice
+    ("SELECT name FROM t WHERE id < 3", "SELECT name FROM t", False, False, False),  # rows missing
+    ("SELECT SUM(score) / 3, 1 FROM t", "SELECT 15.5 / 3", False, False, True),  # floats
+    ("SELECT 5.17", "SELECT 15.5 / 3", False, False, False),
+    ("SELECT score, id FROM t WHERE id = 2", "SELECT NULL", False, False, True),  # NULLs
+    ("SELECT score FROM t WHERE id = 2", "SELECT 0", False, False, False),
+    ("SELECT id FROM t WHERE 0", "SELECT id FROM t", False, False, False),  # empty answer, gold with rows
+    ("SELECT id, name FROM t WHERE 0", "SELECT id FROM t", False, False, False),
+    ("SELECT id FROM t", "SELECT id FROM t WHERE 0", False, False, False),  # rows where the gold has none
+    ("SELECT id, name FROM t WHERE 0", "SELECT id FROM t WHERE id > 9", False, False, True),  # both empty
+    ("SELECT nope FROM t", "SELECT id FROM t", False, False, False),  # the prediction errors
+    ("DELETE FROM t WHERE team = 'x'", "DELETE FROM t WHERE id < 3", False, True, True),  # DML: final state
+])
+def test_rule_sets(pred, gold, ordered, spider, defog):
+    assert results_match(_run(pred), _run(gold), ordered, "spider") is spider
+    assert results_match(_run(pred), _run(gold), ordered, "defog") is defog
+
+
+def test_unknown_rules_are_refused():
+    with pytest.raises(ValueError, match="unknown match rules 'bird'"):
+        results_match(_run("SELECT 1"), _run("SELECT 1"), rules="bird")
+
+
+SHOP = ("CREATE TABLE customers (id INT PRIMARY KEY, name TEXT); CREATE TABLE orders (id INT, customer_id INT);"
+        "CREATE TABLE products (name TEXT, price REAL, category TEXT);",
+        "INSERT INTO customers VALUES (1, 'Ann'), (2, 'Bob'), (3, 'Cy');"
+        "INSERT INTO orders VALUES (1, 1), (2, 2), (3, 2), (4, 3), (5, 3), (6, 3);"
+        "INSERT INTO products VALUES ('pen', 2, 'office'), ('desk', 90, 'furniture'), ('lamp', 15, 'furniture');")
+
+
+@pytest.mark.parametrize("question,answer,gold,category", [
+    ("How many orders has each customer placed?",
+     "SELECT c.name, COUNT(*) FROM customers AS c JOIN orders AS o ON o.customer_id = c.id GROUP BY c.id",
+     "SELECT c.name, COUNT(*) FROM customers AS c JOIN orders AS o ON o.customer_id = c.id GROUP BY c.id "
+     "ORDER BY COUNT(*) DESC", None),
+    ("List the products from the most to the least expensive, with their prices.",
+     "SELECT name, price, category FROM products ORDER BY price DESC",
+     "SELECT name, price FROM products ORDER BY price DESC", None),
+])
+def test_answers_a_person_accepts(question, answer, gold, category):
+    """Right by defog's rules (the question asks for no order; an extra column), wrong by Spider's."""
+    pred, want = run(answer, *SHOP), run(gold, *SHOP)
+    assert results_match(pred, want, order_matters("defog", [gold], question, category), "defog")
+    assert not results_match(pred, want, order_matters("spider", [gold], question, category), "spider")
+
+
+@pytest.mark.parametrize("rules,question,category,gold,ordered", [
+    ("defog", "Sort the products by price.", None, "SELECT name FROM products", True),
+    ("defog", "List products in order of price", None, "SELECT name FROM products", True),
+    ("defog", "How many orders per customer?", None, "SELECT 1 ORDER BY 1", False),
+    ("defog", "Which products?", "order_by", "SELECT name FROM products", True),
+    ("spider", "Sort the products by price.", None, "SELECT name FROM products", False),
+    ("spider", "Which products?", None, "SELECT name FROM products ORDER BY price", True),
+])
+def test_order_matters(rules, question, category, gold, ordered):
+    assert order_matters(rules, [gold], question, category) is ordered
 
 
 def test_several_golds_any_matches():
