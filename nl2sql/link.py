@@ -12,20 +12,17 @@ Pure functions.
 from __future__ import annotations
 
 import math
-import re
 from collections import deque
 from dataclasses import dataclass, field
 
+from nl2sql.joins import join_graph
 from nl2sql.schema import Schema, Table
+from nl2sql.words import name_words, question_words, stem  # noqa: F401 (stem: part of this module's interface)
 
 PASS_THROUGH = 6  # tables; smaller schemas are shown whole
 MIN_KEPT = 4  # the best-scoring tables always kept (before joins are added)
 RELATIVE = 0.1  # and every other table scoring at least this share of the best score
 MAX_HOPS = 3  # longest foreign-key path that joins two kept tables
-_STOP = frozenset("""a an and are as at be by did do does each for from give had has have how i in is it its list
-many me much of on or show that the their them there these this those to was were what when where which who
-whom whose with find return tell all any than more most less least number name names""".split())
-_CAMEL = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 
 @dataclass(frozen=True)
@@ -47,30 +44,6 @@ class Linking:
         if self.values:
             text += "; values named: " + ", ".join(f"{h.table}.{h.column} = {h.value!r}" for h in self.values[:4])
         return text
-
-
-def stem(word: str) -> str:
-    """A crude English stem: plurals and a few suffixes off, so 'singers' meets 'singer'."""
-    w = word.lower()
-    for suffix, repl in (("ies", "y"), ("sses", "ss"), ("ches", "ch"), ("shes", "sh"), ("xes", "x")):
-        if w.endswith(suffix) and len(w) > len(suffix) + 2:
-            return w[: -len(suffix)] + repl
-    if w.endswith("s") and not w.endswith("ss") and len(w) > 3:
-        w = w[:-1]
-    for suffix in ("ing", "ed"):
-        if w.endswith(suffix) and len(w) > len(suffix) + 3:
-            return w[: -len(suffix)]
-    return w
-
-
-def name_words(name: str) -> list[str]:
-    """`StudentID`, `student_id`, `studentId` -> ['student', 'id'] (stemmed)."""
-    return [stem(w) for part in re.split(r"[^A-Za-z0-9]+", name) for w in _CAMEL.findall(part) if w]
-
-
-def question_words(question: str) -> set[str]:
-    words = re.findall(r"[A-Za-z0-9]+", question)
-    return {stem(w) for w in words if w.lower() not in _STOP} | {w.lower() for w in words}
 
 
 def rarity(schema: Schema) -> dict[str, float]:
@@ -99,13 +72,12 @@ def score_table(table: Table, asked: set[str], weight: dict[str, float] | None =
 
 
 def _neighbours(schema: Schema) -> dict[str, set[str]]:
+    """The schema's tables and the tables its keys join each to (nl2sql.joins: the keys the schema holds,
+    inferred ones included when the request added them)."""
     graph: dict[str, set[str]] = {t.name.lower(): set() for t in schema.tables}
-    for t in schema.tables:
-        for fk in t.foreign_keys:
-            a, b = t.name.lower(), fk.ref_table.lower()
-            if b in graph and a != b:
-                graph[a].add(b)
-                graph[b].add(a)
+    for table, others in join_graph(schema, infer=False).neighbours.items():
+        if table in graph:
+            graph[table].update(o for o in others if o in graph)
     return graph
 
 

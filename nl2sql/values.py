@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from nl2sql.schema import Schema, affinity, quote_ident
+from nl2sql.words import STOP_WORDS
 
 MAX_DISTINCT = 1000  # distinct values read per text column
 MAX_CHARS = 60  # longer values are prose, not names a question would quote
@@ -26,9 +27,7 @@ BUDGET_S = 3.0  # seconds for building one index; past it the index is marked in
 MAX_NGRAM = 4  # words in a phrase looked up
 MAX_SHOWN = 2  # values shown per column in the prompt
 CACHE_SIZE = 16  # indexes kept (one per database or pasted schema)
-_STOP = frozenset("""a an and are as at be by did do does each for from give had has have how i in is it its
-list many me much of on or show that the their them there these this those to was were what when where which
-who whom whose with find return tell all any than more most less least number name names not no""".split())
+_STOP = STOP_WORDS | {"not", "no"}  # a value never starts or ends with these
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'.&-]*")
 _QUOTED = re.compile(r"""["“']([^"”']{1,60})["”']""")
 
