@@ -1,6 +1,6 @@
 """python -m eval.evaluate --model packaged [--model DIR ...] --data SOURCE [--limit N] [--backend auto]
-                          [--candidates 1] [--votes 1] [--no-constrain] [--no-link] [--values] [--batch_size B]
-                          [--judge] [--match spider|defog]
+                          [--candidates 1] [--votes 1] [--no-constrain] [--no-link] [--no-values] [--infer-keys]
+                          [--drop-keys] [--batch_size B] [--judge] [--match spider|defog]
                           --out DIR
 
 Scores each model on a data source (see nl2sql.data: synthetic:test, a canonical JSONL such as
@@ -30,13 +30,15 @@ from eval.metrics import ExampleResult
 from nl2sql.backends import NAMES as BACKENDS, BackendUnavailable
 from nl2sql.data import DataError, load_rows
 from nl2sql.models import ModelSpecError
-from nl2sql.pipeline import (DEFAULT_CONSTRAIN, DEFAULT_LINK, DEFAULT_VALUES, Answer, Decoding, Request, answer_batch,
-                             run_sql)
+from nl2sql.flags import add_decoding_flags
+from nl2sql.joins import strip_foreign_keys
+from nl2sql.pipeline import Answer, Decoding, Request, answer_batch, run_sql
 from nl2sql.sandbox import RunResult
 from nl2sql.schema import SchemaError
 
 # what predictions made before these fields were recorded used
 _UNRECORDED = {"backend": "transformers", "candidates": 1, "constrain": False, "link": False, "votes": 1,
+               "infer_keys": False, "drop_keys": False,
                "values": False}
 
 
@@ -48,19 +50,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--limit", type=int, help="first N rows only")
     p.add_argument("--backend", default="auto", choices=BACKENDS,
                    help="generation engine (auto: llama.cpp on a CPU when installed, else transformers)")
-    p.add_argument("--candidates", type=int, default=1,
-                   help="execution-guided selection: up to N answers per question (1: greedy only)")
-    p.add_argument("--constrain", action=argparse.BooleanOptionalAction, default=DEFAULT_CONSTRAIN,
-                   help="schema-constrained decoding (nl2sql.constrain; default: %(default)s)")
-    p.add_argument("--votes", type=int, default=1,
-                   help="voting: greedy + N-1 sampled answers run on the row's data; the most common result wins")
-    p.add_argument("--link", action=argparse.BooleanOptionalAction, default=DEFAULT_LINK,
-                   help="schema linking: show the model the tables the question needs (default: %(default)s)")
-    p.add_argument("--values", action=argparse.BooleanOptionalAction, default=DEFAULT_VALUES,
-                   help="value hints: the stored values the question names, beside their columns "
-                        "(default: %(default)s)")
-    p.add_argument("--batch_size", type=int, default=8)
-    p.add_argument("--max_new_tokens", type=int, default=160)
+    add_decoding_flags(p)
+    p.add_argument("--batch_size", "--batch-size", dest="batch_size", type=int, default=8)
+    p.add_argument("--drop-keys", "--drop_keys", dest="drop_keys", action="store_true",
+                   help="remove every declared foreign key from the rows' schemas first (nl2sql.joins."
+                        "strip_foreign_keys): how the model does on databases that declare none")
     p.add_argument("--judge", action="store_true", help="also grade with an LLM judge (see eval/judge.py)")
     p.add_argument("--match", choices=sorted(metrics.RULES),
                    help="execution-match rules for rows that name none (default: spider for Spider and synthetic "
@@ -72,6 +66,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def _golds(row: dict) -> list[str]:
     return row["sql"] if isinstance(row["sql"], list) else [row["sql"]]
+
+
+def without_keys(row: dict) -> dict:
+    """The row with every declared foreign key removed from its schema (a schema that does not parse is
+    left as it is: its row fails where it would have)."""
+    if not row.get("schema"):
+        return row
+    try:
+        return dict(row, schema=strip_foreign_keys(row["schema"]))
+    except SchemaError:
+        return row
 
 
 def match_rules(row: dict, chosen: str | None = None) -> str:
@@ -193,7 +198,8 @@ def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tu
         lm = open_backend(spec, args.backend)
         setting = {"backend": lm.kind, "candidates": args.candidates,
                    "constrain": args.constrain and lm.can_constrain, "link": args.link,
-                   "votes": args.votes, "values": args.values}
+                   "votes": args.votes, "values": args.values, "infer_keys": args.infer_keys,
+                   "drop_keys": args.drop_keys}
         for key, value in setting.items():  # one run, one setting: refuse to mix
             before = {d["extra"].get(key, _UNRECORDED[key]) for (m, _), d in done.items() if m == spec}
             if before - {value}:
@@ -203,6 +209,7 @@ def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tu
                                      f"not {value}: pass {flag} or a new --out")
         name = lm.label + (" + schema-constrained" if setting["constrain"] else "") \
             + (" + schema linking" if args.link else "") + (" + value hints" if args.values else "") \
+            + (" + inferred keys" if args.infer_keys else "") + (" (schemas without foreign keys)" if args.drop_keys else "") \
             + (f" + voting of {args.votes}" if args.votes > 1 else "") \
             + (f" + execution-guided selection of {args.candidates}" if args.candidates > 1 else "")
         decoding = Decoding.from_args(args)
@@ -262,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         rows = load_rows(args.data, split=args.split, limit=args.limit, seed=args.seed)
         if not rows:
             raise DataError(f"{args.data}: no rows")
+        if args.drop_keys:
+            rows = [without_keys(r) for r in rows]
         args.out.mkdir(parents=True, exist_ok=True)
         judge = _make_judge(args)
     except (DataError, JudgeUnavailable, OSError) as e:

@@ -13,8 +13,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from nl2sql.backends import DEFAULT_MAX_NEW_TOKENS, NAMES as BACKENDS
-from nl2sql.pipeline import DEFAULT_CANDIDATES, DEFAULT_CONSTRAIN, DEFAULT_LINK, DEFAULT_VALUES
+from nl2sql.backends import NAMES as BACKENDS
+from nl2sql.flags import add_decoding_flags
 from nl2sql.backends.base import STOPS
 from nl2sql.schema import SchemaError
 from nl2sql.sql import DIALECTS
@@ -34,18 +34,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--dialect", default=None, choices=DIALECTS,
                    help="dialect of the printed SQL (default: the database's own, else sqlite)")
     p.add_argument("--run", action="store_true", help="execute the query and print the result")
-    p.add_argument("--max-new-tokens", type=int, default=DEFAULT_MAX_NEW_TOKENS)
-    p.add_argument("--candidates", type=int, default=DEFAULT_CANDIDATES,
-                   help="execution-guided selection: when the greedy SQL fails a check, try up to N answers in all")
-    p.add_argument("--constrain", action=argparse.BooleanOptionalAction, default=DEFAULT_CONSTRAIN,
-                   help="keep the SQL to the schema's tables and columns while it is written (default: on)")
-    p.add_argument("--votes", type=int, default=1,
-                   help="voting: greedy + N-1 sampled answers, each run; the most common result wins (needs rows)")
-    p.add_argument("--link", action=argparse.BooleanOptionalAction, default=DEFAULT_LINK,
-                   help="schema linking: show the model only the tables the question needs (default: on)")
     p.add_argument("--tables", help="comma-separated tables to show the model (overrides linking)")
-    p.add_argument("--values", action=argparse.BooleanOptionalAction, default=DEFAULT_VALUES,
-                   help="show the stored values the question names beside their columns (needs data; default: off)")
+    add_decoding_flags(p)
     p.add_argument("--verbose", action="store_true", help="also print the model's raw text, timings, tables shown")
     return p.parse_args(argv)
 

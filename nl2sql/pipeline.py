@@ -34,6 +34,7 @@ from nl2sql.backends.base import DEFAULT_MAX_NEW_TOKENS, Backend, Generation, Sa
 from nl2sql.choose import vote
 from nl2sql.constrain import Names, names_or_none
 from nl2sql.database import DatabaseError, database_schema, dialect_of, open_database, sqlite_path
+from nl2sql.joins import with_inferred_keys
 from nl2sql.link import Linking, link
 from nl2sql.prompt import build_prompt
 from nl2sql.sandbox import RunResult, run as run_sandbox
@@ -46,6 +47,8 @@ DEFAULT_CANDIDATES = 1  # 4 lifts grounded answers, not correct ones, at ~1.5x t
 DEFAULT_CONSTRAIN = True  # schema-constrained decoding (docs/evaluation-and-decoding.md)
 DEFAULT_LINK = True  # schema linking (docs/linking.md)
 DEFAULT_VALUES = True  # value hints in the prompt: the shipped model was trained with them and gains (docs/linking.md)
+DEFAULT_INFER_KEYS = False  # keys inferred from names where a table pair declares none (nl2sql.joins)
+DEFAULT_VOTES = 1  # voting costs votes x the time (docs/evaluation-and-decoding.md)
 _VALUE_INDEXES = IndexCache()  # one per database or pasted schema with rows
 
 
@@ -78,7 +81,8 @@ class Decoding:
     batch_size: int = 8
     link: bool = DEFAULT_LINK  # schema linking: show the model the tables the question needs (nl2sql.link)
     values: bool = DEFAULT_VALUES  # show the values the question names beside their columns (nl2sql.values)
-    votes: int = 1  # > 1: greedy + votes-1 samples, run, the most common result wins (nl2sql.choose)
+    votes: int = DEFAULT_VOTES  # > 1: greedy + votes-1 samples, run, the most common result wins (nl2sql.choose)
+    infer_keys: bool = DEFAULT_INFER_KEYS  # keys inferred from names where a table pair declares none (nl2sql.joins)
 
     @classmethod
     def from_args(cls, args) -> "Decoding":
@@ -192,6 +196,8 @@ def prepare(lm: Backend, req: Request, decoding: Decoding) -> Prepared:
     schema = read_schema_of(req)
     if schema is None:
         return Prepared(req, None, build_prompt(req.question, None, lm.tokenizer), None)
+    if decoding.infer_keys:
+        schema = replace(schema, parsed=with_inferred_keys(schema.parsed))
     hits = value_hits(req, schema) if decoding.values and has_data(req, schema) else []
     linking = shown_tables(req, schema, decoding, hits)
     shown_hits = [h for h in hits if h.table in linking.tables]

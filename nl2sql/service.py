@@ -16,7 +16,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from nl2sql.backends import NAMES as BACKENDS, Backend, BackendUnavailable, open_backend
+from nl2sql.backends import DEFAULT_MAX_NEW_TOKENS, NAMES as BACKENDS, Backend, BackendUnavailable, open_backend
 from nl2sql.models import ModelSpecError, shipped_model
 from nl2sql.pipeline import DEFAULT_CANDIDATES, DEFAULT_CONSTRAIN
 from nl2sql.sandbox import read_schema
@@ -57,7 +57,7 @@ class ServiceConfig:
     max_schema_chars: int = 20_000
     max_sql_chars: int = 10_000
     max_upload_mb: int = 20
-    max_new_tokens: int = 160
+    max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
     concurrency: int = 1  # model calls at once (2 CPU cores: one at a time is fastest overall)
     queue_size: int = 64
     database_url: str | None = field(default=None, repr=False)  # DATABASE_URL: "Your database" (nl2sql.database)
@@ -76,7 +76,7 @@ class ServiceConfig:
                    max_schema_chars=_int_env(env, "MAX_SCHEMA_CHARS", 20_000),
                    max_sql_chars=_int_env(env, "MAX_SQL_CHARS", 10_000),
                    max_upload_mb=_int_env(env, "MAX_UPLOAD_MB", 20),
-                   max_new_tokens=_int_env(env, "MAX_NEW_TOKENS", 160),
+                   max_new_tokens=_int_env(env, "MAX_NEW_TOKENS", DEFAULT_MAX_NEW_TOKENS),
                    concurrency=_int_env(env, "CONCURRENCY", 1),
                    queue_size=_int_env(env, "QUEUE_SIZE", 64),
                    database_url=(env.get("DATABASE_URL") or "").strip() or None)

@@ -75,3 +75,18 @@ def test_answers_and_runs_on_a_duckdb_url(capsys, tmp_path, monkeypatch):
     assert rc == 0 and "products(" in lm.calls[0].prompt
     assert out.startswith("SELECT title FROM products WHERE title ILIKE '%desk%';") and "Desk" in out
     assert "-- 1 row in" in out
+
+
+def test_cli_and_evaluation_share_one_set_of_decoding_flags():
+    """One definition (nl2sql.flags): the same flags, spellings and defaults in both command lines."""
+    from eval.evaluate import parse_args as eval_args
+    from nl2sql.__main__ import parse_args as cli_args
+    from nl2sql.pipeline import Decoding
+
+    flags = ["--max-new-tokens", "7", "--max_new_tokens", "9", "--no-constrain", "--votes", "3", "--infer-keys"]
+    cli = cli_args(["q", *flags])
+    ev = eval_args(["--model", "m", "--data", "d", "--out", "o", *flags])
+    assert Decoding.from_args(cli) == Decoding.from_args(ev)
+    assert Decoding.from_args(cli) == Decoding(max_new_tokens=9, constrain=False, votes=3, infer_keys=True)
+    assert Decoding.from_args(cli_args(["q"])) == Decoding.from_args(eval_args(["--model", "m", "--data", "d",
+                                                                               "--out", "o"])) == Decoding()
