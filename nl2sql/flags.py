@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from nl2sql.pipeline import (DEFAULT_CANDIDATES, DEFAULT_CONSTRAIN, DEFAULT_INFER_KEYS, DEFAULT_LINK, DEFAULT_VALUES,
+from nl2sql.pipeline import (DEFAULT_CANDIDATES, DEFAULT_CONSTRAIN, DEFAULT_FOLLOW_KEYS, DEFAULT_INFER_KEYS, DEFAULT_LINK, DEFAULT_VALUES,
                              DEFAULT_VOTES)
 from nl2sql.backends.base import DEFAULT_MAX_NEW_TOKENS
 
@@ -33,3 +33,6 @@ def add_decoding_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--infer-keys", "--infer_keys", dest="infer_keys", action=on_off, default=DEFAULT_INFER_KEYS,
                    help="where two tables declare no foreign key, infer one from the names (nl2sql.joins) and show it "
                         "as declared (default: %(default)s)")
+    p.add_argument("--follow-keys", "--follow_keys", dest="follow_keys", action=on_off, default=DEFAULT_FOLLOW_KEYS,
+                   help="with --constrain: JOIN names a table that shares a key with one already joined and ON "
+                        "starts with that key's equality (nl2sql.constrain.joining; default: %(default)s)")

@@ -48,6 +48,7 @@ DEFAULT_CONSTRAIN = True  # schema-constrained decoding (docs/evaluation-and-dec
 DEFAULT_LINK = True  # schema linking (docs/linking.md)
 DEFAULT_VALUES = True  # value hints in the prompt: the shipped model was trained with them and gains (docs/linking.md)
 DEFAULT_INFER_KEYS = False  # keys inferred from names where a table pair declares none (nl2sql.joins)
+DEFAULT_FOLLOW_KEYS = False  # constrained JOIN/ON follow the join graph (nl2sql.constrain.joining)
 DEFAULT_VOTES = 1  # voting costs votes x the time (docs/evaluation-and-decoding.md)
 _VALUE_INDEXES = IndexCache()  # one per database or pasted schema with rows
 
@@ -83,6 +84,7 @@ class Decoding:
     values: bool = DEFAULT_VALUES  # show the values the question names beside their columns (nl2sql.values)
     votes: int = DEFAULT_VOTES  # > 1: greedy + votes-1 samples, run, the most common result wins (nl2sql.choose)
     infer_keys: bool = DEFAULT_INFER_KEYS  # keys inferred from names where a table pair declares none (nl2sql.joins)
+    follow_keys: bool = DEFAULT_FOLLOW_KEYS  # constrained JOIN/ON follow the join graph (nl2sql.constrain.joining)
 
     @classmethod
     def from_args(cls, args) -> "Decoding":
@@ -205,7 +207,7 @@ def prepare(lm: Backend, req: Request, decoding: Decoding) -> Prepared:
     prompt = build_prompt(req.question, schema.parsed, lm.tokenizer, tables=linking.tables,
                           values=by_column(shown_hits))
     shown = Schema([t for t in schema.parsed.tables if t.name in linking.tables])
-    names = names_or_none(shown) if decoding.constrain and lm.can_constrain else None
+    names = names_or_none(shown, joins=decoding.follow_keys) if decoding.constrain and lm.can_constrain else None
     return Prepared(req, schema, prompt, names, linking)
 
 

@@ -216,3 +216,71 @@ def test_an_unparsable_constrained_answer_gives_way_to_the_free_one(company_sche
     assert a.constrained and not a.validation.ok and _constrained_calls(lm) == [True, False]  # neither parses
     lm = scripted(["Here is how to count them.", "Here is how to count them."])
     assert not answer(lm, Request("q", company_schema)).validation.ok and _constrained_calls(lm) == [True]
+
+
+# The join graph in decoding (constrain.joining, Decoding.follow_keys): JOIN names a table sharing a key with one
+# already joined; ON's first condition is that key's equality. Keys declared, or inferred (nl2sql.joins).
+SHOP = """CREATE TABLE customer (id INT PRIMARY KEY, name TEXT);
+CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT REFERENCES customer(id), placed TEXT);
+CREATE TABLE item (order_id INT REFERENCES orders(id), product_id INT REFERENCES product(id), qty INT);
+CREATE TABLE product (id INT PRIMARY KEY, title TEXT, price REAL);
+CREATE TABLE note (body TEXT);"""
+KEYED = Names.of(SHOP, joins=True)
+
+
+@pytest.mark.parametrize("text", [
+    "SELECT c.name FROM customer AS c JOIN orders AS o ON c.id = o.customer_id",
+    "SELECT c.name FROM customer AS c JOIN orders AS o ON o.customer_id = c.id",  # either side first
+    "SELECT c.name FROM customer c JOIN orders o ON o.customer_id = c.id JOIN item i ON i.order_id = o.id "
+    "JOIN product p ON p.id = i.product_id WHERE p.title = 'x'",  # the whole path, bridge tables included
+    "SELECT * FROM customer JOIN orders ON customer.id = orders.customer_id",  # table names as qualifiers
+    "SELECT * FROM customer AS c JOIN orders AS o ON c.id = o.customer_id AND o.placed > '2020'",  # then free
+    "SELECT * FROM customer AS c JOIN orders AS o ON c.id = o.cust",  # a key column still being written
+    "SELECT * FROM customer AS c JOIN orders AS o ON c",  # a qualifier still being written
+    "SELECT * FROM customer AS c JOIN note AS n ON c.name = n.body",  # note has no key: escape
+    "SELECT * FROM note AS n JOIN customer AS c ON n.body = c.name",  # nothing joined so far has a key: escape
+    "SELECT * FROM customer AS c, product AS p WHERE c.id = p.id",  # comma joins are not held to keys
+    "SELECT * FROM (SELECT id FROM customer) AS s JOIN product AS p ON s.id = p.id",  # a subquery: escape
+    "SELECT * FROM customer AS c JOIN orders AS o ON c.id = o.customer_id JOIN item AS i ON o.id = i.order_id",
+])
+def test_joins_along_keys_acceptable(text):
+    assert acceptable(text, KEYED)
+
+
+@pytest.mark.parametrize("text,why", [
+    ("SELECT * FROM customer AS c JOIN product", "product shares no key with customer: the path skips orders, item"),
+    ("SELECT * FROM customer AS c JOIN item", "item is two hops away"),
+    ("SELECT * FROM customer AS c JOIN orders AS o ON c.id = o.id", "o.id is no key to customer"),
+    ("SELECT * FROM customer AS c JOIN orders AS o ON c.name", "customer.name is in no key"),
+    ("SELECT * FROM customer AS c JOIN orders AS o ON c.id > o.customer_id", "an equality"),
+    ("SELECT * FROM customer AS c JOIN orders AS o ON c.id = c.id", "the other side of the key"),
+    ("SELECT * FROM customer AS c JOIN orders AS o ON o.placed", "orders.placed is in no key"),
+    ("SELECT * FROM orders AS o JOIN item AS i ON o.customer_id = i.order_id", "customer_id joins customer, not item"),
+])
+def test_joins_along_keys_refused(text, why):
+    assert not acceptable(text, KEYED), why
+    assert acceptable(text, Names.of(SHOP)), "without the graph the same text passes"
+
+
+def test_inferred_keys_guide_joins_where_none_are_declared():
+    """A schema that declares no key: the keys inferred from names (nl2sql.joins) guide JOIN and ON alike."""
+    from nl2sql.joins import strip_foreign_keys, with_inferred_keys
+    from nl2sql.schema import parse_schema
+
+    bare = parse_schema(strip_foreign_keys(SHOP))
+    assert not Names.of(bare, joins=True).edges  # nothing declared, nothing inferred: no rule
+    names = Names.of(with_inferred_keys(bare), joins=True)
+    assert not acceptable("SELECT * FROM customer AS c JOIN product", names)
+    assert acceptable("SELECT * FROM customer AS c JOIN orders AS o ON o.customer_id = c.id", names)
+    assert not acceptable("SELECT * FROM customer AS c JOIN orders AS o ON o.id = c.id", names)
+
+
+def test_follow_keys_reaches_the_decoder():
+    """Decoding(follow_keys=True) hands the graph to the names that constrain decoding; off, it does not."""
+    from nl2sql.pipeline import prepare
+
+    lm = scripted([])
+    on = prepare(lm, Request("q", SHOP), Decoding(follow_keys=True, link=False))
+    off = prepare(lm, Request("q", SHOP), Decoding(link=False))
+    assert on.names.edges and ("orders", "customer_id", "customer", "id") in on.names.edges
+    assert not off.names.edges

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterable
 
 from nl2sql.constrain.lexer import (ALIAS_SHAPE, FUNCTIONS, JOIN_WORDS, KEYWORDS, NO_ARGUMENTS, PUNCT,
                                         SCOPED_CLAUSES, Token, may_be_keyword, tokens)
+from nl2sql.constrain.joining import joinable, on_edges, on_next
 from nl2sql.constrain.names import Names
 from nl2sql.constrain.rules import Frame, apply_keyword, in_place
 from nl2sql.sql import sql_region, statement_end
@@ -68,6 +69,8 @@ class Checker:
         """Check every token, recording the offsets of those at fault in `failed`."""
         self.toks = toks
         for self.i, tok in enumerate(toks):
+            if self.frames[-1].on is not None and tok.kind != "comment":
+                self._on_condition(tok, self.frames[-1])
             self.handler(tok)(tok, self.frames[-1])
 
     def handler(self, tok: Token) -> Callable[[Token, Frame], None]:
@@ -175,7 +178,25 @@ class Checker:
             apply_keyword(word, frame)
             if frame.clause == "select" and word in self.names.columns and word not in KEYWORDS:
                 frame.select_columns.add(word)
+            if word == "on" and self.names.edges:
+                frame.on, frame.on_edges = [], on_edges(self.names, frame.tables)
         self.prev = word
+
+    def _on_condition(self, tok: Token, frame: Frame) -> None:
+        """A token of ON's first condition, held to an equality along a key (constrain.joining)."""
+        allowed = on_next(frame.on_edges, self._frame_qualifiers(frame), frame.on)
+        if allowed is None:
+            frame.on = None
+            return
+        ok = tok.text.lower() in allowed if tok.complete or tok.kind == "punct" else self.prefix_ok(tok.text, allowed)
+        if not ok:
+            self.failed.add(tok.start)
+        frame.on.append(tok.text.lower())
+
+    def _frame_qualifiers(self, frame: Frame) -> dict[str, str]:
+        """Alias or table name -> table, for the tables in this level's FROM."""
+        mine = {t for t in frame.tables if t is not None}
+        return {**{t: t for t in mine}, **{a: t for a, t in self.aliases.items() if t in mine}}
 
     # --- what may stand at a position -------------------------------------------------------------------
 
@@ -187,6 +208,9 @@ class Checker:
         for need in (self.pending.get(f"t{numbered + 1}"), frame.select_columns if not frame.tables else None):
             if need:
                 tables = {t for t in tables if need <= self.names.tables[t]} or tables
+        adjacent = joinable(self.names, frame.tables) if self.prev == "join" else None
+        if adjacent is not None:
+            tables = (tables & adjacent) or set(adjacent)  # a path runs through its bridge tables
         pool = tables | {a for a, t in self.aliases.items() if t is None} | self.other_names
         return word in pool if complete else self.prefix_ok(written, pool)
 

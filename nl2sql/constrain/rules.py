@@ -21,6 +21,8 @@ class Frame:
     subquery: bool = True  # False: parentheses of a function or expression, sharing the outer level
     select_columns: set[str] = field(default_factory=set)  # unqualified columns named before FROM
     last_clause: int = 0  # CLAUSE_ORDER of the latest clause at this level
+    on: list[str] | None = None  # tokens written since ON while its key equality is checked (constrain.joining)
+    on_edges: frozenset = frozenset()  # the keys that equality may follow
 
 
 def in_place(word: str, frame: Frame, prev: str, toks: list[Token], i: int) -> bool:
