@@ -15,10 +15,11 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from nl2sql.data import load_rows, mix, split_holdout
+from nl2sql.joins import strip_foreign_keys, with_inferred_keys
 from nl2sql.link import link
 from nl2sql.models import bf16_supported, cpu_flags, cpu_name, packaged_checkpoint, resolve
 from nl2sql.prompt import build_prompt, completion
-from nl2sql.schema import SchemaError, parse_schema, prepare_schema
+from nl2sql.schema import Schema, SchemaError, parse_schema, prepare_schema
 from nl2sql.values import by_column
 
 
@@ -51,6 +52,12 @@ class DataArguments:
     value_hints: bool = field(default=False, metadata={
         "help": "show the values a question names beside their columns where a row has data (nl2sql.values), "
                 "as serving does with Decoding(values=True)"})
+    infer_keys: bool = field(default=False, metadata={
+        "help": "show keys inferred from names where a table pair declares none (nl2sql.joins), as serving does "
+                "with Decoding(infer_keys=True)"})
+    drop_keys_fraction: float = field(default=0.0, metadata={
+        "help": "this share of rows shows its schema with every declared foreign key removed (then inferred, with "
+                "infer_keys): practice for databases that declare none"})
     shared_prefix_packing: bool = field(default=False, metadata={
         "help": "rows whose prompts start alike (one schema, as shown) share one copy of that start in a micro-batch "
                 "(training.packing): the same loss, far fewer tokens; the row order is arranged for it (one process)"})
@@ -64,20 +71,31 @@ def used_tables(sql: str) -> set[str]:
 
 
 def kept_tables(row: dict, extra: int, rng: random.Random, full_fraction: float = 0.0,
-                link_tables: bool = False, also: set[str] = frozenset()) -> list[str] | None:
+                link_tables: bool = False, also: set[str] = frozenset(), parsed: Schema | None = None) -> list[str] | None:
     """Table names to render for a training row (None = all): with `link_tables`, what serving shows
-    (nl2sql.link, the gold's tables and `also`, e.g. tables holding named values, always kept); else the
-    gold's tables plus `extra` random others."""
+    (nl2sql.link on `parsed`, else the row's schema; the gold's tables and `also`, e.g. tables holding named
+    values, always kept); else the gold's tables plus `extra` random others."""
     gold = row["sql"][0] if isinstance(row["sql"], list) else row["sql"]
     if link_tables and row.get("schema"):
         # prepare_schema is cached: a source's rows share a few schemas (Spider: ~50 questions each)
-        return link(row["question"], prepare_schema(row["schema"]).parsed, always=used_tables(gold) | set(also)).tables
+        parsed = parsed or prepare_schema(row["schema"]).parsed
+        return link(row["question"], parsed, always=used_tables(gold) | set(also)).tables
     if extra < 0 or not row.get("schema") or rng.random() < full_fraction:
         return None
     names = [t.name for t in parse_schema(row["schema"]).tables]
     used = used_tables(gold)
     others = [n for n in names if n.lower() not in used]
     return [n for n in names if n.lower() in used] + rng.sample(others, min(extra, len(others)))
+
+
+def shown_schema(text: str, args: DataArguments, rng: random.Random) -> Schema | None:
+    """The schema a training prompt shows when keys are handled as serving can: declared keys dropped from
+    a share of rows (drop_keys_fraction), inferred keys added (infer_keys); None: the schema as written."""
+    if not args.infer_keys and args.drop_keys_fraction <= 0:
+        return None
+    drop = args.drop_keys_fraction > 0 and rng.random() < args.drop_keys_fraction
+    parsed = prepare_schema(strip_foreign_keys(text) if drop else text).parsed
+    return with_inferred_keys(parsed) if args.infer_keys else parsed
 
 
 def row_value_hits(row: dict) -> list:
@@ -105,10 +123,11 @@ def sft_example(row: dict, tokenizer, args: DataArguments, rng: random.Random) -
     schema = row.get("schema") if args.schema_in_prompt else None
     try:
         hits = row_value_hits(row) if schema and args.value_hints else []
+        parsed = shown_schema(schema, args, rng) if schema else None
         tables = kept_tables(row, args.prune_extra_tables, rng, args.full_schema_fraction,
-                             args.link_tables, {h.table.lower() for h in hits}) if schema else None
+                             args.link_tables, {h.table.lower() for h in hits}, parsed) if schema else None
         shown = [h for h in hits if tables is None or h.table in tables]
-        prompt = build_prompt(row["question"], schema, tokenizer, tables=tables, values=by_column(shown))
+        prompt = build_prompt(row["question"], parsed or schema, tokenizer, tables=tables, values=by_column(shown))
     except SchemaError:
         return None
     return {"prompt": prompt, "completion": completion(gold, tokenizer)}
