@@ -5,8 +5,9 @@ Execution match, by one of two named rule sets (RULES):
   multiset (as a list when the gold query orders its output).
 - `defog` (defog's sql-eval, how a person judges an answer): every gold column appears among the
   answer's (extra columns allowed, matched by values, not names); duplicate rows dropped; row order
-  compared only when the question asks for one ("order", "sort", "arrange") or the category is
-  `order_by`. Unlike sql-eval's code, an empty answer never matches a gold with rows.
+  compared only when the question asks for one ("order", "sort", "arrange", also as "ordered", "sorted",
+  ...) or the category is `order_by`, and the gold query orders its rows. Unlike sql-eval's code, an
+  empty answer never matches a gold with rows.
 Both: floats compared with a tolerance, NULLs equal to NULLs; for DML the databases' states after each
 statement are compared.
 """
@@ -144,7 +145,8 @@ def _defog_match(pred: RunResult, gold: RunResult, ordered: bool) -> bool:
 
 
 RULES = {"spider": _spider_match, "defog": _defog_match}
-_ORDER_WORDS = re.compile(r"\b(order|sort|arrange)\b", re.IGNORECASE)
+# sql-eval's words, with their verb forms ("ordered by age", "sorted"); "orders" (the noun) is not among them
+_ORDER_WORDS = re.compile(r"\b(order|ordered|ordering|sort|sorted|sorting|arrange|arranged|arranging)\b", re.IGNORECASE)
 
 
 def results_match(pred: RunResult, gold: RunResult, ordered: bool = False, rules: str = "spider") -> bool:
@@ -161,10 +163,13 @@ def results_match(pred: RunResult, gold: RunResult, ordered: bool = False, rules
 
 def order_matters(rules: str, golds: list[str], question: str = "", category: str | None = None) -> bool:
     """Whether row order is part of the answer: Spider's rules follow the gold query (an outermost ORDER BY);
-    defog's follow the question (it asks for an order) or a category of `order_by`."""
+    defog's ask the question too (it asks for an order, or the category is `order_by`): an order the
+    question does not ask for is not held against the answer, and a gold that orders nothing has no order
+    to compare with."""
+    gold_orders = any(orders_output(g) for g in golds)
     if rules == "defog":
-        return category == "order_by" or bool(_ORDER_WORDS.search(question))
-    return any(orders_output(g) for g in golds)
+        return gold_orders and (category == "order_by" or bool(_ORDER_WORDS.search(question)))
+    return gold_orders
 
 
 def orders_output(sql: str, dialect: str = "sqlite") -> bool:

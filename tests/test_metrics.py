@@ -89,10 +89,13 @@ def test_answers_a_person_accepts(question, answer, gold, category):
 
 
 @pytest.mark.parametrize("rules,question,category,gold,ordered", [
-    ("defog", "Sort the products by price.", None, "SELECT name FROM products", True),
-    ("defog", "List products in order of price", None, "SELECT name FROM products", True),
+    ("defog", "Sort the products by price.", None, "SELECT name FROM products ORDER BY price", True),
+    ("defog", "List products in order of price", None, "SELECT name FROM products ORDER BY price", True),
+    ("defog", "Show names ordered by age from the oldest", None, "SELECT name FROM t ORDER BY age DESC", True),
     ("defog", "How many orders per customer?", None, "SELECT 1 ORDER BY 1", False),
-    ("defog", "Which products?", "order_by", "SELECT name FROM products", True),
+    ("defog", "Which products?", "order_by", "SELECT name FROM products ORDER BY price", True),
+    ("defog", "Which customers ordered a lamp?", None, "SELECT name FROM customers", False),  # nothing to compare
+    ("defog", "Sort the products by price.", None, "SELECT name FROM products", False),
     ("spider", "Sort the products by price.", None, "SELECT name FROM products", False),
     ("spider", "Which products?", None, "SELECT name FROM products ORDER BY price", True),
 ])
