@@ -19,8 +19,8 @@ from pathlib import Path
 
 import torch
 
+from nl2sql.backends.hf import generate_batch
 from nl2sql.data import SPIDER_DEV, shared_data
-from nl2sql.generate import generate_batch
 from nl2sql.models import bf16_supported, cpu_name, load, timed_load
 from nl2sql.prompt import build_prompt
 from nl2sql.schema import split_ddl

@@ -16,97 +16,27 @@ stop it); the database's read-only mode stops what parsing cannot see (`SELECT n
 `SELECT ... FOR UPDATE`, functions that write). Give the kit a role that may only read, all the same.
 
 A SQLite file (a path or `sqlite:///path`) is not opened here: nl2sql.sandbox runs it. Passwords never
-leave this module: `masked(url)` is what messages, logs and pages show.
+leave this module and nl2sql.url: `masked(url)` is what messages, logs and pages show. URLs (nl2sql.url) and
+the catalog read by the inspector (nl2sql.catalog) have modules of their own; their names callers use are
+re-exported here.
 """
 
 from __future__ import annotations
 
 import atexit
-import re
 import threading
 import time
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 from pathlib import Path
 
+from nl2sql.catalog import read_tables, render_ddl  # noqa: F401 - render_ddl is re-exported
 from nl2sql.limits import Limits, default_limits, fetch
 from nl2sql.sandbox import RunResult
-from nl2sql.schema import quote_ident
+from nl2sql.url import (DRIVERS, DatabaseError, backend_of, dialect_of, engine_url, is_url,  # noqa: F401 - re-exported
+                        masked, scrub, sqlite_path)
 
-# sqlglot's dialect for each SQLAlchemy backend name (the part of the URL before '+' or '://').
-DIALECTS = {"postgresql": "postgres", "postgres": "postgres", "duckdb": "duckdb", "mysql": "mysql",
-            "mariadb": "mysql", "sqlite": "sqlite"}
-# The driver each backend needs, for the message when it is missing.
-DRIVERS = {"postgresql": "psycopg[binary]", "duckdb": "duckdb-engine", "mysql": "pymysql", "mariadb": "pymysql"}
-# A plain `postgresql://` or `mysql://` URL uses the driver we install, not SQLAlchemy's default one.
-_DEFAULT_DRIVER = {"postgresql": "postgresql+psycopg", "postgres": "postgresql+psycopg", "mysql": "mysql+pymysql",
-                   "mariadb": "mariadb+pymysql"}
 CONNECT_TIMEOUT_S = 5  # a server that is down or does not answer: a message after this long, never a hang
-MAX_TABLES = 500  # tables read into the prompt's schema (linking then keeps what a question needs)
-_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-class DatabaseError(ValueError):
-    """A database that cannot be used (wrong URL, missing driver, refused login, down): one line, no password."""
-
-
-def is_url(db) -> bool:
-    return isinstance(db, str) and bool(_URL.match(db.strip()))
-
-
-def backend_of(url: str) -> str:
-    """'postgresql' for postgresql+psycopg://..., 'duckdb' for duckdb:///x.duckdb."""
-    return url.split("://", 1)[0].split("+", 1)[0].lower()
-
-
-def dialect_of(db) -> str:
-    """The sqlglot dialect of a database: its URL's backend, or sqlite for a file path."""
-    if not is_url(db):
-        return "sqlite"
-    name = backend_of(db)
-    if name not in DIALECTS:
-        raise DatabaseError(f"unsupported database {name!r}: use one of postgresql://, duckdb:///, mysql://, "
-                            "sqlite:/// or a SQLite file path")
-    return DIALECTS[name]
-
-
-def sqlite_path(db) -> Path | None:
-    """The file of a SQLite database given as a path or a sqlite:/// URL; None for other URLs."""
-    if db is None:
-        return None
-    if not is_url(db):
-        return Path(db)
-    if backend_of(db) == "sqlite":
-        return Path(db.split("://", 1)[1][1:] or ":memory:")
-    return None
-
-
-def masked(url: str) -> str:
-    """The URL with its password replaced by ***, for anything a person or a log sees."""
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - not a URL SQLAlchemy reads: mask by shape
-        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
-
-
-def _password(url: str) -> str | None:
-    try:
-        from sqlalchemy.engine import make_url
-
-        return make_url(url).password
-    except Exception:  # noqa: BLE001
-        return None
-
-
-def scrub(message: str, url: str) -> str:
-    """A message with the URL's password (and the URL itself) masked, on one line."""
-    secret = _password(url)
-    text = message.replace(url, masked(url))
-    if secret:
-        text = text.replace(str(secret), "***")
-    return " ".join(text.split())
 
 
 def _short(e: Exception, url: str) -> str:
@@ -116,34 +46,6 @@ def _short(e: Exception, url: str) -> str:
     text = str(args[1]) if len(args) >= 2 and isinstance(args[0], int) else str(orig)  # PyMySQL: (code, message)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith(("[SQL", "(Back"))]
     return scrub(lines[0] if lines else type(orig).__name__, url)
-
-
-def engine_url(url: str) -> str:
-    head, rest = url.split("://", 1)
-    return f"{_DEFAULT_DRIVER.get(head.lower(), head)}://{rest}"
-
-
-def _type_name(column: dict, dialect) -> str:
-    try:
-        return column["type"].compile(dialect=dialect)
-    except Exception:  # noqa: BLE001 - a type the dialect cannot render (NullType, arrays): its class name
-        return type(column["type"]).__name__.upper()
-
-
-def render_ddl(tables: dict[str, dict]) -> str:
-    """CREATE TABLE text for {name: {"columns", "pk", "fks", "comment"}} as the inspector read them."""
-    out = []
-    for name, t in tables.items():
-        parts = [f"{quote_ident(c['name'])} {c['type_name']}".rstrip() for c in t["columns"]]
-        if t["pk"]:
-            parts.append(f"PRIMARY KEY ({', '.join(map(quote_ident, t['pk']))})")
-        for fk in t["fks"]:
-            if fk.get("referred_table") and len(fk["constrained_columns"]) == len(fk["referred_columns"]):
-                parts.append(f"FOREIGN KEY ({', '.join(map(quote_ident, fk['constrained_columns']))}) REFERENCES "
-                             f"{quote_ident(fk['referred_table'])} ({', '.join(map(quote_ident, fk['referred_columns']))})")
-        comment = " ".join((t.get("comment") or "").split())
-        out.append((f"-- {comment}\n" if comment else "") + f"CREATE TABLE {quote_ident(name)} ({', '.join(parts)});\n")
-    return "".join(out)
 
 
 @dataclass
@@ -159,29 +61,10 @@ class Database:
     def backend(self) -> str:
         return self.engine.dialect.name
 
-    def _inspect(self) -> dict[str, dict]:
-        import sqlalchemy as sa
-
-        with self.engine.connect() as conn:
-            insp = sa.inspect(conn)
-            names = sorted(insp.get_table_names())[:MAX_TABLES]
-            tables = {}
-            for name in names:
-                cols = insp.get_columns(name)
-                for c in cols:
-                    c["type_name"] = _type_name(c, self.engine.dialect)
-                pk = [c for c in (insp.get_pk_constraint(name) or {}).get("constrained_columns") or []]
-                try:
-                    comment = (insp.get_table_comment(name) or {}).get("text")
-                except NotImplementedError:
-                    comment = None
-                tables[name] = {"columns": cols, "pk": pk, "fks": insp.get_foreign_keys(name), "comment": comment}
-        return tables
-
     @cached_property
     def _tables(self) -> dict[str, dict]:
         try:
-            return self._inspect()
+            return read_tables(self.engine)
         except Exception as e:  # noqa: BLE001 - any driver error becomes one line
             raise DatabaseError(f"cannot read the tables of {self.label}: {_short(e, self.url)}") from e
 

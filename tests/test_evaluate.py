@@ -59,12 +59,12 @@ def test_score_unparsable(dataset):
 
 
 def test_scoring_does_not_run_the_prediction_again(dataset, monkeypatch):
-    from nl2sql import pipeline
+    from nl2sql import execution  # where the pipeline runs SQL (nl2sql.execution.execute)
 
     row = _row(dataset)
     ans = answer(scripted(["SELECT name FROM singer WHERE country = 'France';"]), request(row))
     runs = []
-    monkeypatch.setattr(pipeline, "run_sandbox", lambda *a, **k: runs.append(a) or None)
+    monkeypatch.setattr(execution, "run_sandbox", lambda *a, **k: runs.append(a) or None)
     assert score(ans, row, "m", [ans.result], 0.1).execution_match and runs == []
 
 

@@ -96,13 +96,10 @@ def test_a_request_can_choose_the_tables():
 
 
 def test_linking_is_bounded_on_a_500_table_schema():
-    import time
-
     from nl2sql.pipeline import Request, answer
     from tests.conftest import scripted
 
     ddl = "".join(f"CREATE TABLE t{i} (id INT PRIMARY KEY, name_{i} TEXT, ref INT REFERENCES t{max(i - 1, 0)}(id));"
                   for i in range(500))
-    start = time.perf_counter()
     a = answer(scripted(["SELECT name_7 FROM t7;"]), Request("What is name_7 of t7?", ddl))
-    assert "t7" in a.linking.tables and len(a.linking.tables) < 50 and time.perf_counter() - start < 10
+    assert "t7" in a.linking.tables and len(a.linking.tables) < 50 and a.linking.total == 500

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from nl2sql import models
-from nl2sql.generate import StopRule, generate, generate_batch, stream
+from nl2sql.backends.hf import StopRule, generate, generate_batch, stream
 from nl2sql.models import ModelSpecError, load, resolve
 
 

@@ -90,7 +90,7 @@ def test_the_pipeline_takes_a_backend_only(tiny):
 
 
 def test_the_schema_is_read_once_per_request(monkeypatch, company_schema):
-    from nl2sql import pipeline, schema
+    from nl2sql import schema
 
     calls = []
     real = schema._parse_ddl  # every DDL parse goes through it (prepare_schema and parse_schema)
@@ -100,7 +100,7 @@ def test_the_schema_is_read_once_per_request(monkeypatch, company_schema):
     assert a.constrained and a.unknown == [] and a.result is not None  # prompt, names, grounding, run
     assert calls == ["sqlite"]
     answer(scripted(["SELECT name FROM employees;"]), Request("q", company_schema + "\n-- fresh"))
-    assert calls == ["sqlite"] and pipeline.prepare_schema.cache_info().hits >= 1  # the same schema again
+    assert calls == ["sqlite"] and schema.prepare_schema.cache_info().hits >= 1  # the same schema again
 
 
 def test_a_qualifier_no_table_has_is_mended_before_the_query_runs():

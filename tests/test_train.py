@@ -22,7 +22,7 @@ def _argv(model_dir, out, *extra):
 def test_three_steps_full_then_resume(tiny_model_dir, tmp_path):
     out = tmp_path / "full"
     assert main(_argv(tiny_model_dir, out)) == 0
-    from nl2sql.generate import generate
+    from nl2sql.backends.hf import generate
     from nl2sql.models import load
 
     trained, base = load(str(out), dtype="float32"), load(str(tiny_model_dir), dtype="float32")
@@ -45,7 +45,7 @@ def test_three_steps_lora_adapter_loads_on_its_base(tiny_model_dir, tmp_path):
     assert main(_argv(tiny_model_dir, out, "--use_peft", "true", "--lora_r", "4", "--lora_target_modules", "all-linear")) == 0
     cfg = json.loads((out / "adapter_config.json").read_text())
     assert cfg["base_model_name_or_path"] == str(tiny_model_dir)
-    from nl2sql.generate import generate
+    from nl2sql.backends.hf import generate
     from nl2sql.models import load
 
     lm = load(str(out), dtype="float32")
@@ -240,3 +240,26 @@ def test_rows_with_several_joins_can_weigh_more_than_single_joins():
     assert by(same, 2) > 10 and by(more, 2) * 2 == by(same, 2) * 3
     assert by(more, 1) == by(same, 1) and by(more, 0) == by(same, 0)
     assert join_count({"sql": "SELECT 1 FROM a JOIN b ON a.x = b.x join c ON c.y = b.y"}) == 2
+
+
+def test_training_prompts_show_keys_as_serving_does():
+    """infer_keys shows inferred keys as Decoding(infer_keys=True) does; drop_keys_fraction=1 first removes the
+    declared ones (a database that declares none); neither set: the schema as written, and no random draw."""
+    import random
+
+    from nl2sql.pipeline import Decoding, Request, prepare
+    from tests.conftest import scripted
+
+    ddl = ("CREATE TABLE customer (id INT PRIMARY KEY, name TEXT);\n"
+           "CREATE TABLE orders (id INT PRIMARY KEY, customer_id INT, note TEXT REFERENCES customer(name));")
+    row = {"question": "How many orders has each customer?", "schema": ddl, "sql": "SELECT 1"}
+    prompt = lambda **kw: sft.sft_example(row, None, sft.DataArguments(**kw), random.Random(0))["prompt"]  # noqa: E731
+    assert "customer_id->customer.id" not in prompt() and "note->customer.name" in prompt()
+    assert "customer_id->customer.id" not in prompt(infer_keys=False, drop_keys_fraction=0.0)
+    served = prepare(scripted([]), Request(row["question"], ddl), Decoding(infer_keys=True)).prompt
+    assert prompt(infer_keys=True) == served  # train = serve
+    dropped = prompt(infer_keys=True, drop_keys_fraction=1.0)
+    assert "note->customer.name" not in dropped and "customer_id->customer.id" in dropped
+    rng = random.Random(0)
+    sft.sft_example(row, None, sft.DataArguments(), rng)
+    assert rng.random() == random.Random(0).random()  # default prompts draw nothing: earlier runs' data unchanged

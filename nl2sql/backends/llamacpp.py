@@ -19,7 +19,6 @@ machine; F16, the default, has no AMX or repacked kernels anyway.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import weakref
@@ -29,7 +28,8 @@ from pathlib import Path
 
 from nl2sql.backends.base import DEFAULT_MAX_NEW_TOKENS, Backend, BackendUnavailable, Generation, Sampling, drive
 from nl2sql.constrain import Guide, Names
-from nl2sql.export import DEFAULT_QUANT, GGUF_NAME, ExportError, cached_export
+# default_quant and model_files live with the export (its command line uses them too) and are re-exported here.
+from nl2sql.export import ExportError, default_quant, model_files
 
 _LLAMA = threading.Lock()  # every llama.cpp call that touches a model or a context (see the module docstring)
 DEFAULT_N_CTX = 8192  # SmolLM2's context; the KV cache costs ~23 KB per token in f16
@@ -48,21 +48,6 @@ def _trained_context(gguf: Path) -> int:
     fields = GGUFReader(gguf).fields
     arch = fields["general.architecture"].contents()
     return int(fields[f"{arch}.context_length"].contents())
-
-
-def default_quant() -> str:
-    """The GGUF type the llama.cpp backend loads unless told ($NL2SQL_GGUF_QUANT): F16, the faithful one."""
-    return os.environ.get("NL2SQL_GGUF_QUANT") or DEFAULT_QUANT
-
-
-def model_files(spec: str, quant: str) -> tuple[Path, Path, str]:
-    """(gguf file, tokenizer dir, display name) for `spec` at `quant`, exporting into the cache if need be."""
-    from nl2sql.models import PACKAGED, PACKAGED_NAME, packaged_checkpoint, packaged_gguf
-
-    if spec == PACKAGED and quant == "q4_1":  # the shipped Q4_1 file: the very weights transformers dequantizes
-        return packaged_gguf(), packaged_checkpoint(), PACKAGED_NAME.replace(", dequantized", "")
-    out = cached_export(spec, quant)
-    return out / GGUF_NAME, out, json.loads((out / "nl2sql_source.json").read_text())["name"]
 
 
 def _close(llm, wait_s: float = 60.0) -> None:
