@@ -39,6 +39,7 @@ from nl2sql.schema import SchemaError
 # what predictions made before these fields were recorded used
 _UNRECORDED = {"backend": "transformers", "candidates": 1, "constrain": False, "link": False, "votes": 1,
                "infer_keys": False, "drop_keys": False, "follow_keys": False,
+               "mend_literals": False,
                "values": False}
 
 
@@ -120,6 +121,8 @@ def score(answer: Answer, row: dict, model: str, gold_results: list[RunResult | 
     res.parses = answer.validation.ok
     if answer.requalified:
         res.extra["requalified"] = answer.requalified
+    if answer.literals:
+        res.extra["literals"] = answer.literals
     res.exact_match = res.parses and metrics.exact_match(pred, golds)
     if not res.parses:
         res.error = "; ".join(str(e) for e in answer.validation.errors) or "no SQL in the output"
@@ -200,6 +203,7 @@ def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tu
                    "constrain": args.constrain and lm.can_constrain, "link": args.link,
                    "votes": args.votes, "values": args.values, "infer_keys": args.infer_keys,
                    "follow_keys": args.follow_keys and args.constrain and lm.can_constrain,
+                   "mend_literals": args.mend_literals,
                    "drop_keys": args.drop_keys}
         for key, value in setting.items():  # one run, one setting: refuse to mix
             before = {d["extra"].get(key, _UNRECORDED[key]) for (m, _), d in done.items() if m == spec}
@@ -210,7 +214,8 @@ def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tu
                                      f"not {value}: pass {flag} or a new --out")
         name = lm.label + (" + schema-constrained" if setting["constrain"] else "") \
             + (" + schema linking" if args.link else "") + (" + value hints" if args.values else "") \
-            + (" + inferred keys" if args.infer_keys else "") + (" + joins along keys" if setting["follow_keys"] else "") + (" (schemas without foreign keys)" if args.drop_keys else "") \
+            + (" + inferred keys" if args.infer_keys else "") + (" + joins along keys" if setting["follow_keys"] else "") \
+            + (" + literals mended" if args.mend_literals else "") + (" (schemas without foreign keys)" if args.drop_keys else "") \
             + (f" + voting of {args.votes}" if args.votes > 1 else "") \
             + (f" + execution-guided selection of {args.candidates}" if args.candidates > 1 else "")
         decoding = Decoding.from_args(args)

@@ -71,6 +71,8 @@ def _report(answer, verbose: bool) -> None:
             print(f"-- {answer.linking.describe()}", file=sys.stderr)
         if answer.requalified:
             print(f"-- qualifiers mended: {', '.join(answer.requalified)}", file=sys.stderr)
+        if answer.literals:
+            print(f"-- literals moved: {', '.join(answer.literals)}", file=sys.stderr)
     if answer.result is not None:
         from nl2sql.sandbox import describe, format_table
 

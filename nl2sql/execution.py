@@ -12,6 +12,7 @@ from pathlib import Path
 from nl2sql.backends.base import Backend, Generation
 from nl2sql.database import DatabaseError, database_schema, dialect_of, open_database, sqlite_path
 from nl2sql.request import MODEL_DIALECT, Answer, Prepared, Request
+from nl2sql.mend import mend_literals
 from nl2sql.sandbox import RunResult, run as run_sandbox
 from nl2sql.schema import PreparedSchema, prepare_schema
 from nl2sql.sql import SqlError, Validation, changes_data, ground, requalify, transpile, validate
@@ -93,8 +94,10 @@ def finish(lm: Backend, p: Prepared, generation: Generation, constrained: bool =
     req, model_sql = p.request, generation.sql
     validation = validate(model_sql, MODEL_DIALECT)
     requalified: list[str] = []
+    literals: list[str] = []
     if validation.ok and p.schema:
         model_sql, requalified = requalify(model_sql, p.schema.parsed, MODEL_DIALECT)
+        model_sql, literals = mend_literals(model_sql, p.schema.parsed, p.holders, MODEL_DIALECT)
     sql, dialect = model_sql, shown_dialect(req)
     if validation.ok and dialect != MODEL_DIALECT:
         sql, errors = transpile(model_sql, MODEL_DIALECT, dialect, **_fit(req, p.schema))
@@ -103,7 +106,7 @@ def finish(lm: Backend, p: Prepared, generation: Generation, constrained: bool =
     result = execute(model_sql, req, p.schema) if validation.ok and wants_run(req, p.schema) else None
     return Answer(req.question, sql, model_sql, dialect, validation, unknown, result, generation, lm.name,
                   constrained=constrained, changes_data=validation.ok and changes_data(model_sql), linking=p.linking,
-                  requalified=requalified)
+                  requalified=requalified, literals=literals)
 
 
 __all__ = ["Location", "execute", "finish", "has_data", "locate", "shown_dialect", "wants_run"]

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import argparse
 
-from nl2sql.pipeline import (DEFAULT_CANDIDATES, DEFAULT_CONSTRAIN, DEFAULT_FOLLOW_KEYS, DEFAULT_INFER_KEYS, DEFAULT_LINK, DEFAULT_VALUES,
-                             DEFAULT_VOTES)
 from nl2sql.backends.base import DEFAULT_MAX_NEW_TOKENS
+from nl2sql.request import (DEFAULT_CANDIDATES, DEFAULT_CONSTRAIN, DEFAULT_FOLLOW_KEYS, DEFAULT_INFER_KEYS, DEFAULT_LINK,
+                            DEFAULT_MEND_LITERALS, DEFAULT_VALUES, DEFAULT_VOTES)
 
 
 def add_decoding_flags(p: argparse.ArgumentParser) -> None:
@@ -36,3 +36,7 @@ def add_decoding_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--follow-keys", "--follow_keys", dest="follow_keys", action=on_off, default=DEFAULT_FOLLOW_KEYS,
                    help="with --constrain: JOIN names a table that shares a key with one already joined and ON "
                         "starts with that key's equality (nl2sql.constrain.joining; default: %(default)s)")
+    p.add_argument("--mend-literals", "--mend_literals", dest="mend_literals", action=on_off,
+                   default=DEFAULT_MEND_LITERALS,
+                   help="move a string compared with a column that does not hold it to the one column that does "
+                        "(needs data; nl2sql.mend; default: %(default)s)")

@@ -13,10 +13,11 @@ from nl2sql.database import database_schema
 from nl2sql.execution import execute, has_data, locate
 from nl2sql.joins import with_inferred_keys
 from nl2sql.link import Linking, link
+from nl2sql.mend import Holders
 from nl2sql.prompt import build_prompt
 from nl2sql.request import Decoding, Prepared, Request
 from nl2sql.schema import PreparedSchema, Schema, prepare_schema
-from nl2sql.values import IndexCache, ValueHit, build_index, by_column
+from nl2sql.values import IndexCache, ValueHit, ValueIndex, build_index, by_column
 
 _VALUE_INDEXES = IndexCache()  # one per database or pasted schema with rows
 
@@ -33,6 +34,11 @@ def read_schema_of(req: Request) -> PreparedSchema | None:
 
 def value_hits(req: Request, schema: PreparedSchema) -> list[ValueHit]:
     """The stored values the question names (nl2sql.values), from an index built once per database."""
+    return value_index(req, schema).find(req.question)
+
+
+def value_index(req: Request, schema: PreparedSchema) -> ValueIndex:
+    """The index of the stored text values of the request's data (nl2sql.values), built once per database."""
     where = locate(req.db)
     if where.server:
         key = ("url", str(req.db))
@@ -42,8 +48,7 @@ def value_hits(req: Request, schema: PreparedSchema) -> list[ValueHit]:
     else:
         key = ("schema", schema.text, req.context or "")
     data = Request(req.question, req.schema, db=req.db, context=req.context)
-    index = _VALUE_INDEXES.get(key, lambda: build_index(lambda sql: execute(sql, data, schema), schema.parsed))
-    return index.find(req.question)
+    return _VALUE_INDEXES.get(key, lambda: build_index(lambda sql: execute(sql, data, schema), schema.parsed))
 
 
 def shown_tables(req: Request, schema: PreparedSchema, decoding: Decoding,
@@ -77,7 +82,8 @@ def prepare(lm: Backend, req: Request, decoding: Decoding) -> Prepared:
                           values=by_column(shown_hits))
     shown = Schema([t for t in schema.parsed.tables if t.name in linking.tables])
     names = names_or_none(shown, joins=decoding.follow_keys) if decoding.constrain and lm.can_constrain else None
-    return Prepared(req, schema, prompt, names, linking)
+    holders = Holders.of(value_index(req, schema)) if decoding.mend_literals and has_data(req, schema) else None
+    return Prepared(req, schema, prompt, names, linking, holders)
 
 
 __all__ = ["prepare", "read_schema_of", "shown_tables", "value_hits"]

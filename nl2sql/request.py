@@ -11,6 +11,7 @@ from pathlib import Path
 from nl2sql.backends.base import DEFAULT_MAX_NEW_TOKENS, Generation
 from nl2sql.constrain import Names
 from nl2sql.link import Linking
+from nl2sql.mend import Holders
 from nl2sql.sandbox import RunResult
 from nl2sql.schema import PreparedSchema
 from nl2sql.sql import Unknown, Validation
@@ -21,6 +22,7 @@ DEFAULT_CONSTRAIN = True  # schema-constrained decoding (docs/evaluation-and-dec
 DEFAULT_LINK = True  # schema linking (docs/linking.md)
 DEFAULT_VALUES = True  # value hints in the prompt: the shipped model was trained with them and gains (docs/linking.md)
 DEFAULT_INFER_KEYS = False  # keys inferred from names where a table pair declares none (nl2sql.joins)
+DEFAULT_MEND_LITERALS = False  # strings moved to the column that holds them (nl2sql.mend)
 DEFAULT_FOLLOW_KEYS = False  # constrained JOIN/ON follow the join graph (nl2sql.constrain.joining)
 DEFAULT_VOTES = 1  # voting costs votes x the time (docs/evaluation-and-decoding.md)
 
@@ -56,6 +58,7 @@ class Decoding:
     values: bool = DEFAULT_VALUES  # show the values the question names beside their columns (nl2sql.values)
     votes: int = DEFAULT_VOTES  # > 1: greedy + votes-1 samples, run, the most common result wins (nl2sql.choose)
     infer_keys: bool = DEFAULT_INFER_KEYS  # keys inferred from names where a table pair declares none (nl2sql.joins)
+    mend_literals: bool = DEFAULT_MEND_LITERALS  # strings moved to the column that holds them (nl2sql.mend)
     follow_keys: bool = DEFAULT_FOLLOW_KEYS  # constrained JOIN/ON follow the join graph (nl2sql.constrain.joining)
 
     @classmethod
@@ -83,6 +86,7 @@ class Answer:
     linking: Linking | None = None  # the tables the prompt showed (None: no schema)
     votes: tuple[int, int] | None = None  # (answers that agreed with this one, answers generated) when voting
     requalified: list[str] = field(default_factory=list)  # qualifiers mended, "T3.name -> T2.name" (sql.requalify)
+    literals: list[str] = field(default_factory=list)  # strings moved to the column holding them (nl2sql.mend)
 
     @property
     def ok(self) -> bool:
@@ -98,7 +102,8 @@ class Prepared:
     prompt: str
     names: Names | None
     linking: Linking | None = None
+    holders: Holders | None = None  # who holds which string, for the literal mend (Decoding.mend_literals)
 
 
-__all__ = ["Answer", "DEFAULT_CANDIDATES", "DEFAULT_CONSTRAIN", "DEFAULT_FOLLOW_KEYS", "DEFAULT_INFER_KEYS", "DEFAULT_LINK",
+__all__ = ["Answer", "DEFAULT_CANDIDATES", "DEFAULT_CONSTRAIN", "DEFAULT_FOLLOW_KEYS", "DEFAULT_INFER_KEYS", "DEFAULT_LINK", "DEFAULT_MEND_LITERALS",
            "DEFAULT_VALUES", "DEFAULT_VOTES", "Decoding", "MODEL_DIALECT", "Prepared", "Request"]

@@ -64,3 +64,16 @@ def test_an_incomplete_index_vouches_for_nothing():
     assert Holders.of(index) is None
     sql = "SELECT COUNT(*) FROM student AS T1 WHERE T1.lname = 'cat'"
     assert mend_literals(sql, schema, Holders.of(index)) == (sql, [])
+
+
+def test_the_pipeline_mends_literals_when_asked_and_the_answer_says_so():
+    from nl2sql.pipeline import Decoding, Request, answer
+    from tests.conftest import scripted
+
+    req = Request("How many dog pets are raised by female students?", PETS + "\n" + ROWS)
+    wrong = "SELECT COUNT(*) FROM student AS T1 JOIN has_pet AS T2 ON T1.stuid = T2.stuid WHERE T2.stuid = 'F';"
+    plain = answer(scripted([wrong]), req, Decoding(constrain=False))
+    assert plain.literals == [] and plain.result.rows == [(0,)]
+    mended = answer(scripted([wrong]), req, Decoding(constrain=False, mend_literals=True))
+    assert mended.model_sql.endswith("WHERE T1.sex = 'F'") and mended.result.rows == [(2,)]
+    assert mended.literals == ["T2.stuid ... 'F' -> T1.sex ... 'F'"]
