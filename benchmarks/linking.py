@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from nl2sql import link as linking
-from nl2sql.data import load_rows
+from nl2sql.data import golds, load_rows
 from nl2sql.schema import SchemaError, prepare_schema
 from training.sft import used_tables
 
@@ -39,7 +39,7 @@ class Case:
 def cases(source: str) -> list[Case]:
     out = []
     for row in load_rows(source, split="test", limit=1000 if source.startswith("synthetic") else None, seed=0):
-        gold_sql = row["sql"][0] if isinstance(row["sql"], list) else row["sql"]
+        gold_sql = golds(row)[0]
         try:
             schema = prepare_schema(row["schema"])
         except (SchemaError, KeyError, TypeError):

@@ -28,7 +28,7 @@ from eval import metrics
 from eval.judge import JudgeUnavailable
 from eval.metrics import ExampleResult
 from nl2sql.backends import NAMES as BACKENDS, BackendUnavailable
-from nl2sql.data import DataError, load_rows
+from nl2sql.data import DataError, golds, load_rows
 from nl2sql.models import ModelSpecError
 from nl2sql.flags import add_decoding_flags
 from nl2sql.joins import strip_foreign_keys
@@ -65,10 +65,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def _golds(row: dict) -> list[str]:
-    return row["sql"] if isinstance(row["sql"], list) else [row["sql"]]
-
-
 def without_keys(row: dict) -> dict:
     """The row with every declared foreign key removed from its schema (a schema that does not parse is
     left as it is: its row fails where it would have)."""
@@ -102,20 +98,20 @@ def request(row: dict) -> Request:
 def gold_results(row: dict) -> list[RunResult | None]:
     """Each gold query run where the pipeline runs the prediction (nl2sql.pipeline.run_sql); None without data."""
     if not (row.get("db") or row.get("schema")):
-        return [None for _ in _golds(row)]
+        return [None for _ in golds(row)]
     try:
-        return [run_sql(g, request(row)) for g in _golds(row)]
+        return [run_sql(g, request(row)) for g in golds(row)]
     except (SchemaError, ValueError):
-        return [None for _ in _golds(row)]
+        return [None for _ in golds(row)]
 
 
 def score(answer: Answer, row: dict, model: str, gold_results: list[RunResult | None], share_s: float,
           rules: str = "spider") -> ExampleResult:
     """Compare one Answer (already grounded and run by the pipeline) with its row's gold by `rules`. Pure."""
-    golds = _golds(row)
+    wanted = golds(row)
     pred = answer.model_sql
-    res = ExampleResult(id=row["id"], model=model, question=row["question"], gold=golds[0], predicted=pred,
-                        category=row.get("category") or metrics.sql_category(golds[0]), raw=answer.generation.text,
+    res = ExampleResult(id=row["id"], model=model, question=row["question"], gold=wanted[0], predicted=pred,
+                        category=row.get("category") or metrics.sql_category(wanted[0]), raw=answer.generation.text,
                         latency_s=answer.generation.latency_s, prompt_tokens=answer.generation.prompt_tokens,
                         new_tokens=answer.generation.new_tokens, extra={"seconds_share": share_s, "match": rules})
     res.parses = answer.validation.ok
@@ -123,7 +119,7 @@ def score(answer: Answer, row: dict, model: str, gold_results: list[RunResult | 
         res.extra["requalified"] = answer.requalified
     if answer.literals:
         res.extra["literals"] = answer.literals
-    res.exact_match = res.parses and metrics.exact_match(pred, golds)
+    res.exact_match = res.parses and metrics.exact_match(pred, wanted)
     if not res.parses:
         res.error = "; ".join(str(e) for e in answer.validation.errors) or "no SQL in the output"
         res.executes = False if any(g is not None for g in gold_results) else None
@@ -136,7 +132,7 @@ def score(answer: Answer, row: dict, model: str, gold_results: list[RunResult | 
         return res
     res.executes = pred_result.ok
     res.error = pred_result.error
-    ordered = metrics.order_matters(rules, golds, row["question"], row.get("category"))
+    ordered = metrics.order_matters(rules, wanted, row["question"], row.get("category"))
     res.execution_match = any(g is not None and metrics.results_match(pred_result, g, ordered, rules)
                               for g in gold_results)
     return res
@@ -144,9 +140,9 @@ def score(answer: Answer, row: dict, model: str, gold_results: list[RunResult | 
 
 def error_result(row: dict, model: str, error: BaseException, rules: str) -> ExampleResult:
     """A row whose prediction or scoring raised: recorded as wrong, with the exception's message."""
-    golds = _golds(row)
-    return ExampleResult(id=row["id"], model=model, question=row["question"], gold=golds[0], predicted="",
-                         category=row.get("category") or metrics.sql_category(golds[0]),
+    wanted = golds(row)
+    return ExampleResult(id=row["id"], model=model, question=row["question"], gold=wanted[0], predicted="",
+                         category=row.get("category") or metrics.sql_category(wanted[0]),
                          executes=False, execution_match=False,
                          error=f"evaluation error: {type(error).__name__}: {error}", extra={"match": rules})
 

@@ -42,6 +42,11 @@ class DataError(ValueError):
     """A source that cannot be read or lacks the columns it needs."""
 
 
+def golds(row: dict) -> list[str]:
+    """A canonical row's gold queries: its `sql` is one query or a list of equally right ones."""
+    return list(row["sql"]) if isinstance(row["sql"], (list, tuple)) else [row["sql"]]
+
+
 def from_gretel(row: dict, index: int = 0) -> dict:
     """Map a gretel row: sql_prompt -> question, sql_context -> schema (DDL) + context (the rest)."""
     schema, context = split_ddl(row.get("sql_context") or "")

@@ -68,6 +68,15 @@ def shown_tables(req: Request, schema: PreparedSchema, decoding: Decoding,
     return link(req.question, schema.parsed, always={h.table.lower() for h in hits})
 
 
+def prompt_for(question: str, schema: Schema, tokenizer, tables: list[str] | None,
+               hits: list[ValueHit]) -> tuple[str, list[ValueHit]]:
+    """The prompt for a question over `schema` showing `tables` (None: all) and, beside their columns, the
+    values of `hits` in those tables; and those hits. Serving (prepare) and training (training.sft) both
+    build their prompts here, so the two cannot drift apart."""
+    shown = [h for h in hits if tables is None or h.table in tables]
+    return build_prompt(question, schema, tokenizer, tables=tables, values=by_column(shown)), shown
+
+
 def prepare(lm: Backend, req: Request, decoding: Decoding) -> Prepared:
     schema = read_schema_of(req)
     if schema is None:
@@ -76,14 +85,12 @@ def prepare(lm: Backend, req: Request, decoding: Decoding) -> Prepared:
         schema = replace(schema, parsed=with_inferred_keys(schema.parsed))
     hits = value_hits(req, schema) if decoding.values and has_data(req, schema) else []
     linking = shown_tables(req, schema, decoding, hits)
-    shown_hits = [h for h in hits if h.table in linking.tables]
+    prompt, shown_hits = prompt_for(req.question, schema.parsed, lm.tokenizer, linking.tables, hits)
     linking = replace(linking, values=tuple(shown_hits))
-    prompt = build_prompt(req.question, schema.parsed, lm.tokenizer, tables=linking.tables,
-                          values=by_column(shown_hits))
     shown = Schema([t for t in schema.parsed.tables if t.name in linking.tables])
     names = names_or_none(shown, joins=decoding.follow_keys) if decoding.constrain and lm.can_constrain else None
     holders = Holders.of(value_index(req, schema)) if decoding.mend_literals and has_data(req, schema) else None
     return Prepared(req, schema, prompt, names, linking, holders)
 
 
-__all__ = ["prepare", "read_schema_of", "shown_tables", "value_hits"]
+__all__ = ["prepare", "prompt_for", "read_schema_of", "shown_tables", "value_hits"]

@@ -7,7 +7,7 @@ from conftest import scripted
 
 import app
 from eval.evaluate import gold_results, request, score
-from nl2sql.data import DataError, load_rows
+from nl2sql.data import DataError, golds, load_rows
 from nl2sql.pipeline import answer
 
 ROWS = load_rows(str(app.APP_QUESTIONS))
@@ -42,11 +42,11 @@ def test_each_gold_query_gives_the_answer_read_off_the_rows(row):
 
 @pytest.mark.parametrize("row", ROWS, ids=lambda r: r["id"])
 def test_the_gold_scores_right_and_the_old_model_answer_wrong(row):
-    golds = gold_results(row)
-    right = answer(scripted([row["sql"][0] if isinstance(row["sql"], list) else row["sql"]]), request(row))
+    ran = gold_results(row)
+    right = answer(scripted([golds(row)[0]]), request(row))
     wrong = answer(scripted([WRONG[row["id"]]]), request(row))
-    assert score(right, row, "m", golds, 0.0).execution_match is True
-    assert score(wrong, row, "m", golds, 0.0).execution_match is False
+    assert score(right, row, "m", ran, 0.0).execution_match is True
+    assert score(wrong, row, "m", ran, 0.0).execution_match is False
 
 
 def test_a_missing_schema_file_is_a_clear_error(tmp_path):

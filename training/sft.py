@@ -14,13 +14,13 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from nl2sql.data import load_rows, mix, split_holdout
+from nl2sql.data import golds, load_rows, mix, split_holdout
 from nl2sql.joins import strip_foreign_keys, with_inferred_keys
 from nl2sql.link import link
 from nl2sql.models import bf16_supported, cpu_flags, cpu_name, packaged_checkpoint, resolve
+from nl2sql.preparation import prompt_for
 from nl2sql.prompt import build_prompt, completion
 from nl2sql.schema import Schema, SchemaError, parse_schema, prepare_schema
-from nl2sql.values import by_column
 
 
 @dataclass
@@ -75,7 +75,7 @@ def kept_tables(row: dict, extra: int, rng: random.Random, full_fraction: float 
     """Table names to render for a training row (None = all): with `link_tables`, what serving shows
     (nl2sql.link on `parsed`, else the row's schema; the gold's tables and `also`, e.g. tables holding named
     values, always kept); else the gold's tables plus `extra` random others."""
-    gold = row["sql"][0] if isinstance(row["sql"], list) else row["sql"]
+    gold = golds(row)[0]
     if link_tables and row.get("schema"):
         # prepare_schema is cached: a source's rows share a few schemas (Spider: ~50 questions each)
         parsed = parsed or prepare_schema(row["schema"]).parsed
@@ -118,16 +118,17 @@ def uniform_sql(sql: str) -> str:
 
 def sft_example(row: dict, tokenizer, args: DataArguments, rng: random.Random) -> dict | None:
     """{"prompt", "completion"} for a canonical row, or None when its schema does not parse."""
-    gold = row["sql"][0] if isinstance(row["sql"], list) else row["sql"]
+    gold = golds(row)[0]
     gold = uniform_sql(gold) if args.normalize_sql else gold
     schema = row.get("schema") if args.schema_in_prompt else None
     try:
-        hits = row_value_hits(row) if schema and args.value_hints else []
-        parsed = shown_schema(schema, args, rng) if schema else None
+        if not schema:
+            return {"prompt": build_prompt(row["question"], None, tokenizer), "completion": completion(gold, tokenizer)}
+        hits = row_value_hits(row) if args.value_hints else []
+        parsed = shown_schema(schema, args, rng) or prepare_schema(schema).parsed
         tables = kept_tables(row, args.prune_extra_tables, rng, args.full_schema_fraction,
-                             args.link_tables, {h.table.lower() for h in hits}, parsed) if schema else None
-        shown = [h for h in hits if tables is None or h.table in tables]
-        prompt = build_prompt(row["question"], parsed or schema, tokenizer, tables=tables, values=by_column(shown))
+                             args.link_tables, {h.table.lower() for h in hits}, parsed)
+        prompt, _ = prompt_for(row["question"], parsed, tokenizer, tables, hits)
     except SchemaError:
         return None
     return {"prompt": prompt, "completion": completion(gold, tokenizer)}
@@ -135,7 +136,7 @@ def sft_example(row: dict, tokenizer, args: DataArguments, rng: random.Random) -
 
 def join_count(row: dict) -> int:
     """How many JOINs a row's gold query has (what the model is weakest at)."""
-    gold = row["sql"][0] if isinstance(row["sql"], list) else row["sql"]
+    gold = golds(row)[0]
     return len(re.findall(r"\bJOIN\b", gold, flags=re.IGNORECASE))
 
 
