@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from training import sft
-from training.train import explicit_keys, main, parse
+from training.train import main, parse
 
 CONFIGS = Path(__file__).resolve().parent.parent / "training" / "configs"
 
@@ -86,12 +86,10 @@ def test_prune_keeps_gold_tables_plus_extras():
     assert sft.kept_tables(row, -1, random.Random(0)) is None
 
 
-def test_hardware_settings_follow_detection(monkeypatch):
+def test_hardware_follows_detection(monkeypatch):
     monkeypatch.setattr(sft, "bf16_supported", lambda device: device == "cuda")
-    assert sft.hardware_settings(set(), device_is_cuda=False) == {"bf16": False, "activation_checkpointing": False,
-                                                                  "use_cpu": True}
-    assert sft.hardware_settings(set(), device_is_cuda=True) == {"bf16": True, "activation_checkpointing": False}
-    assert sft.hardware_settings({"bf16", "gradient_checkpointing", "use_cpu"}, False) == {}
+    assert sft.detect_hardware(device_is_cuda=False) == sft.Hardware(bf16=False, use_cpu=True)
+    assert sft.detect_hardware(device_is_cuda=True) == sft.Hardware(bf16=True, use_cpu=False)
 
 
 def test_parse_applies_detected_precision(monkeypatch):
@@ -133,9 +131,14 @@ def test_recipes_parse(recipe):
     assert model_args.use_peft == (recipe in ("lora.yaml", "relay.yaml"))
 
 
-def test_explicit_keys_reads_recipe_and_cli():
-    keys = explicit_keys(["--config", str(CONFIGS / "cpu-smoke.yaml"), "--bf16", "false"])
-    assert "bf16" in keys and "max_steps" in keys and "gradient_checkpointing" not in keys
+def test_a_recipe_setting_beats_the_detected_one(monkeypatch, tmp_path):
+    monkeypatch.setattr(sft, "bf16_supported", lambda device: True)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text((CONFIGS / "cpu-smoke.yaml").read_text() + "bf16: false\nactivation_checkpointing: true\n")
+    _, args, _, _ = parse(["--config", str(recipe)])
+    assert args.bf16 is False and args.activation_checkpointing is True and args.use_cpu is True
+    _, args, _, _ = parse(["--config", str(recipe), "--bf16", "true"])
+    assert args.bf16 is True  # the command line beats the recipe
 
 
 def test_uniform_sql_and_length_filter(tiny_model_dir):

@@ -47,7 +47,6 @@ class DataArguments:
     link_tables: bool = field(default=False, metadata={
         "help": "show the tables schema linking (nl2sql.link) chooses, gold tables always kept: what serving "
                 "shows; replaces the random extra tables of prune_extra_tables"})
-    normalize_sql: bool = field(default=True, metadata={"help": "rewrite gold SQL in sqlglot's uniform style"})
     max_rows: int | None = field(default=None, metadata={"help": "cap on training rows after mixing (smoke runs)"})
     value_hints: bool = field(default=False, metadata={
         "help": "show the values a question names beside their columns where a row has data (nl2sql.values), "
@@ -119,7 +118,7 @@ def uniform_sql(sql: str) -> str:
 def sft_example(row: dict, tokenizer, args: DataArguments, rng: random.Random) -> dict | None:
     """{"prompt", "completion"} for a canonical row, or None when its schema does not parse."""
     gold = golds(row)[0]
-    gold = uniform_sql(gold) if args.normalize_sql else gold
+    gold = uniform_sql(gold)
     schema = row.get("schema") if args.schema_in_prompt else None
     try:
         if not schema:
@@ -194,16 +193,18 @@ def base_location(spec: str) -> str:
     return str(packaged_checkpoint()) if src.kind == "packaged" else src.location
 
 
-def hardware_settings(explicit: set[str], device_is_cuda: bool) -> dict:
-    """bf16 and activation checkpointing from the detected hardware, unless the recipe or CLI set them."""
-    out = {}
-    if "bf16" not in explicit:
-        out["bf16"] = bf16_supported("cuda" if device_is_cuda else "cpu")
-    if not explicit & {"gradient_checkpointing", "activation_checkpointing"}:
-        out["activation_checkpointing"] = False  # a 135M model fits everywhere; checkpointing only costs time
-    if not device_is_cuda and "use_cpu" not in explicit:
-        out["use_cpu"] = True  # transformers refuses bf16 on a CPU unless told it is one
-    return out
+@dataclass(frozen=True)
+class Hardware:
+    """The training settings that follow the machine, as parser defaults: a recipe or the command line that
+    sets one wins (training.train applies them before the recipe)."""
+
+    bf16: bool  # where the device computes it fast (nl2sql.models.bf16_supported): CUDA, AMX, avx512_bf16
+    use_cpu: bool  # transformers refuses bf16 on a CPU unless told it is one
+    activation_checkpointing: bool = False  # a 135M model fits everywhere; checkpointing only costs time
+
+
+def detect_hardware(device_is_cuda: bool) -> Hardware:
+    return Hardware(bf16=bf16_supported("cuda" if device_is_cuda else "cpu"), use_cpu=not device_is_cuda)
 
 
 def hardware_label() -> str:

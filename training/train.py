@@ -20,31 +20,23 @@ import sys
 import time
 from pathlib import Path
 
-import yaml
-
-from training.sft import (DataArguments, base_location, completion_only_loss, hardware_label, hardware_settings,
+from training.sft import (DataArguments, base_location, completion_only_loss, detect_hardware, hardware_label,
                           load_mixture, model_card, plot_losses, to_dataset, write_config)
 from training.relay import RelayArguments, RelayError, check_warm_start, recorder, resume_target, warm_started_model
 
 
-def explicit_keys(argv: list[str]) -> set[str]:
-    """Fields the recipe or the command line set (so hardware detection leaves them alone)."""
-    keys = {a[2:].split("=", 1)[0] for a in argv if a.startswith("--")}
-    if "--config" in argv:
-        path = argv[argv.index("--config") + 1]
-        keys |= set((yaml.safe_load(Path(path).read_text()) or {}).keys())
-    return keys
-
-
 def parse(argv: list[str]):
-    """(DataArguments, SFTConfig, ModelConfig, RelayArguments); hardware-dependent defaults go in as CLI flags, before
-    SFTConfig validates them (it refuses bf16 on a CPU that is not declared as one)."""
+    """(DataArguments, SFTConfig, ModelConfig, RelayArguments): the detected hardware's settings
+    (training.sft.Hardware) are the parser's defaults, the recipe's values replace them and the command
+    line replaces both; SFTConfig then validates the result."""
+    from dataclasses import asdict
+
     import torch
     from trl import ModelConfig, SFTConfig, TrlParser
 
-    settings = hardware_settings(explicit_keys(argv), torch.cuda.is_available())
-    argv = argv + [x for k, v in settings.items() for x in (f"--{k}", str(v).lower())]
-    return TrlParser((DataArguments, SFTConfig, ModelConfig, RelayArguments)).parse_args_and_config(argv)
+    parser = TrlParser((DataArguments, SFTConfig, ModelConfig, RelayArguments))
+    parser.set_defaults_with_config(**asdict(detect_hardware(torch.cuda.is_available())))
+    return parser.parse_args_and_config(argv)
 
 
 def build_model(model_args, sft_args):
