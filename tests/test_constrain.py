@@ -242,6 +242,8 @@ KEYED = Names.of(SHOP, joins=True)
     "SELECT * FROM customer AS c, product AS p WHERE c.id = p.id",  # comma joins are not held to keys
     "SELECT * FROM (SELECT id FROM customer) AS s JOIN product AS p ON s.id = p.id",  # a subquery: escape
     "SELECT * FROM customer AS c JOIN orders AS o ON c.id = o.customer_id JOIN item AS i ON o.id = i.order_id",
+    # SELECT already used T2 with product's columns: the alias's table wins over adjacency (no dead end)
+    "SELECT T2.title FROM customer AS T1 JOIN product AS T2",
 ])
 def test_joins_along_keys_acceptable(text):
     assert acceptable(text, KEYED)

@@ -205,12 +205,16 @@ class Checker:
         # Aliases numbered T1, T2, ... in FROM order: columns already used with the next one narrow its table;
         # the first table must hold the unqualified columns SELECT named (when one table holds them all).
         numbered = sum(1 for a in self.aliases if re.fullmatch(r"t\d+", a))
+        narrowed = False
         for need in (self.pending.get(f"t{numbered + 1}"), frame.select_columns if not frame.tables else None):
             if need:
-                tables = {t for t in tables if need <= self.names.tables[t]} or tables
+                fit = {t for t in tables if need <= self.names.tables[t]}
+                tables, narrowed = fit or tables, narrowed or bool(fit)
         adjacent = joinable(self.names, frame.tables) if self.prev == "join" else None
         if adjacent is not None:
-            tables = (tables & adjacent) or set(adjacent)  # a path runs through its bridge tables
+            # a path runs through its bridge tables, unless the columns SELECT already used with this alias
+            # name another table: then the query's own words win (its alias would fail otherwise)
+            tables = (tables & adjacent) or (tables if narrowed else set(adjacent))
         pool = tables | {a for a, t in self.aliases.items() if t is None} | self.other_names
         return word in pool if complete else self.prefix_ok(written, pool)
 
