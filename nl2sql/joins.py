@@ -21,6 +21,8 @@ evaluation of a database that declares none). Pure functions.
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -65,6 +67,25 @@ class JoinGraph:
 
     def between(self, a: str, b: str) -> list[Edge]:
         return [e for e in self.edges if e.joins(a, b)]
+
+
+def key_path(neighbours: Mapping[str, Iterable[str]], start: Iterable[str], goal: str, max_hops: int) -> list[str]:
+    """The shortest path of keys from a table of `start` to `goal` (both ends included, in that order), or []
+    when none is within `max_hops`. Ties go to the alphabetically first table, so every run picks the same."""
+    seen: dict[str, str | None] = {s: None for s in start}
+    queue = deque((s, 0) for s in seen)
+    while queue:
+        node, hops = queue.popleft()
+        if node == goal:
+            path = [node]
+            while seen[path[-1]] is not None:
+                path.append(seen[path[-1]])
+            return path[::-1]
+        if hops < max_hops:
+            for nxt in sorted(set(neighbours.get(node, ())) - seen.keys()):
+                seen[nxt] = node
+                queue.append((nxt, hops + 1))
+    return []
 
 
 def declared_edges(schema: Schema) -> list[Edge]:

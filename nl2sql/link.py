@@ -12,10 +12,9 @@ Pure functions.
 from __future__ import annotations
 
 import math
-from collections import deque
 from dataclasses import dataclass, field
 
-from nl2sql.joins import join_graph
+from nl2sql.joins import join_graph, key_path
 from nl2sql.schema import Schema, Table
 from nl2sql.words import name_words, question_words, stem  # noqa: F401 (stem: part of this module's interface)
 
@@ -81,23 +80,6 @@ def _neighbours(schema: Schema) -> dict[str, set[str]]:
     return graph
 
 
-def _path(graph: dict[str, set[str]], start: str, goal: str) -> list[str]:
-    """The shortest foreign-key path from start to goal (both included), or [] beyond MAX_HOPS."""
-    seen, queue = {start: None}, deque([(start, 0)])
-    while queue:
-        node, hops = queue.popleft()
-        if node == goal:
-            path = [node]
-            while seen[path[-1]] is not None:
-                path.append(seen[path[-1]])
-            return path
-        if hops < MAX_HOPS:
-            for nxt in graph[node] - seen.keys():
-                seen[nxt] = node
-                queue.append((nxt, hops + 1))
-    return []
-
-
 def joined(kept: set[str], schema: Schema) -> set[str]:
     """`kept` plus the tables on the foreign-key paths that join each kept table to the others."""
     graph = _neighbours(schema)
@@ -105,7 +87,7 @@ def joined(kept: set[str], schema: Schema) -> set[str]:
     order = sorted(kept)
     for i, a in enumerate(order):
         for b in order[i + 1:]:
-            out.update(_path(graph, a, b))
+            out.update(key_path(graph, [a], b, MAX_HOPS))
     return out
 
 

@@ -12,14 +12,13 @@ read, a value held by several columns). Pure: the index is passed in.
 from __future__ import annotations
 
 import re
-from collections import deque
 from dataclasses import dataclass
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from nl2sql.joins import JoinGraph, join_graph
+from nl2sql.joins import JoinGraph, join_graph, key_path
 from nl2sql.schema import Schema
 
 MAX_HOPS = 2
@@ -73,25 +72,6 @@ def _comparisons(select: exp.Select):
             col, rest = node.expression, [col]
         if isinstance(col, exp.Column) and rest and all(isinstance(v, exp.Literal) and v.is_string for v in rest):
             yield col, rest
-
-
-def _path(graph: JoinGraph, start: set[str], goal: str) -> list[str]:
-    """The shortest key path from a table of `start` to `goal` (lower-cased, both ends included); [] if none."""
-    seen = {s: None for s in start}
-    queue = deque((s, 0) for s in start)
-    while queue:
-        node, hops = queue.popleft()
-        if node == goal:
-            path = [node]
-            while seen[path[-1]] is not None:
-                path.append(seen[path[-1]])
-            return path[::-1]
-        if hops < MAX_HOPS:
-            for nxt in sorted(graph.neighbours.get(node, ())):
-                if nxt not in seen:
-                    seen[nxt] = node
-                    queue.append((nxt, hops + 1))
-    return []
 
 
 def _add_joins(select: exp.Select, path: list[str], graph: JoinGraph, schema: Schema, quals: dict[str, str]) -> str:
@@ -150,7 +130,7 @@ def mend_literals(sql: str, schema: Schema, holders: Holders | None, dialect: st
             if here:
                 qual = here[0]
             else:
-                path = _path(graph, {t.lower() for t in quals.values()}, found[0].lower())
+                path = key_path(graph.neighbours, {t.lower() for t in quals.values()}, found[0].lower(), MAX_HOPS)
                 if not path:
                     continue
                 qual = _add_joins(select, path, graph, schema, quals)
