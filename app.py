@@ -31,8 +31,8 @@ from nl2sql.database import DatabaseError, open_database
 from nl2sql.pipeline import Answer, Decoding, Request, answer, answer_stream, run_sql as run_request_sql
 from nl2sql.sandbox import RunResult, describe, shown
 from nl2sql.schema import SchemaError
-from nl2sql.service import (UPLOAD_NAME, UPLOAD_PREFIX, InputError, ModelPool, ServiceConfig, check_text, load_upload,
-                            validation_report)
+from nl2sql.service import (UPLOAD_NAME, UPLOAD_PREFIX, InputError, ModelPool, ServiceConfig, check_text, is_summary,
+                            load_upload, schema_box, show_upload, validation_report)
 from nl2sql.sql import DIALECTS, changes_data
 
 log = logging.getLogger("nl2sql.app")
@@ -160,10 +160,15 @@ class App:
             return str(path)
         raise InputError(f"db must be {YOUR_DATABASE!r} or the path of an upload made by this app.")
 
+    def schema_text(self, schema: str, db: str | None) -> str:
+        """The schema box's text as the request's schema: none when the box summarises the database's schema
+        (the database's own is read then), else pasted text within the limit."""
+        return "" if db and is_summary(schema) else check_text(schema, "schema", self.config.max_schema_chars)
+
     def request(self, question: str, schema: str, dialect: str, db: str | None, tables: str = "") -> Request:
         c = self.config
         question = check_text(question, "question", c.max_question_chars, required=True)
-        schema = check_text(schema, "schema", c.max_schema_chars)
+        schema = self.schema_text(schema, db)
         chosen = [t.strip() for t in check_text(tables, "table list", c.max_question_chars).split(",") if t.strip()]
         return Request(question, schema or None, _dialect(dialect), db=self.database(db), tables=chosen or None)
 
@@ -189,7 +194,7 @@ class App:
     def run_sql(self, sql: str, dialect: str, schema: str, db: str | None = None):
         """Run a query (in `dialect`) on the schema's rows or the uploaded data; the result table and a status."""
         sql = check_text(sql, "SQL", self.config.max_sql_chars, required=True)
-        schema = check_text(schema, "schema", self.config.max_schema_chars)
+        schema = self.schema_text(schema, db)
         if not schema and not db:
             raise InputError("Add a schema (CREATE TABLE + INSERT rows) or upload data to run the query on.")
         result = run_request_sql(sql, Request("run", schema or None, _dialect(dialect), db=self.database(db)))
@@ -226,24 +231,29 @@ class App:
 
     @user_errors
     def use_upload(self, files):
-        """An uploaded SQLite file, or CSV/Parquet files -> (schema text, private db path, message)."""
+        """An uploaded SQLite file, or CSV/Parquet files -> (schema box: the schema, or its summary when larger
+        than the box holds; private db path; message: what was loaded and how)."""
         paths = [f if isinstance(f, str) else f.name for f in (files or [])]
         up = load_upload(paths, self.config.max_upload_mb)
-        return up.schema, str(up.db_path), f"Loaded {len(up.tables)} table(s): {', '.join(up.tables)}. Run uses this data."
+        box, message = show_upload(up, self.config.max_schema_chars)
+        return box, str(up.db_path), message
 
     def choose_schema(self, name: str):
-        """An example schema, or "your database" -> (schema text, db, message listing its tables, dialect:
-        the database's own for "your database", else left as it is)."""
+        """An example schema, or "your database" -> (schema text (for "your database": empty, or a summary when
+        its schema is larger than the box holds), db, message listing its tables, dialect: the database's own
+        for "your database", else left as it is)."""
         if name != YOUR_DATABASE:
             return SCHEMAS[name], None, "", gr.skip()
         try:
             db = open_database(self.database(YOUR_DATABASE))
             names = db.tables()
-        except (InputError, DatabaseError) as e:
+            ddl = db.schema() if names else ""
+            box = "" if len(ddl) <= self.config.max_schema_chars else schema_box(ddl, self.config.max_schema_chars)
+        except (InputError, DatabaseError, SchemaError) as e:
             return "", None, f"❌ {e}", gr.skip()
         shown = ", ".join(names[:40]) + (f" and {len(names) - 40} more" if len(names) > 40 else "")
-        return "", YOUR_DATABASE, (f"Your database ({db.backend}, {len(names)} tables: {shown}). Questions are "
-                                   f"answered from its own schema and run on it, read-only."), db.dialect
+        return box, YOUR_DATABASE, (f"Your database ({db.backend}, {len(names)} tables: {shown}). Questions are "
+                                    f"answered from its own schema and run on it, read-only."), db.dialect
 
     def status_tick(self):
         text = self.pool.status()

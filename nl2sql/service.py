@@ -1,27 +1,25 @@
 """What a server needs around the pipeline: config from the environment, models loaded once and
-shared, input limits, user uploads turned into private SQLite files, and the Validate tab's report.
+shared, input limits, user uploads turned into private SQLite files (which files are taken here; nl2sql.upload
+reads them) and what the schema box shows of them, and the Validate tab's report.
 
 app.py only adapts these to Gradio components; nothing here imports gradio.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 import re
-import sqlite3
-import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nl2sql.backends import DEFAULT_MAX_NEW_TOKENS, NAMES as BACKENDS, Backend, BackendUnavailable, open_backend
 from nl2sql.models import ModelSpecError, shipped_model
-from nl2sql.pipeline import DEFAULT_CANDIDATES, DEFAULT_CONSTRAIN
-from nl2sql.sandbox import read_schema
+from nl2sql.pipeline import DEFAULT_CANDIDATES, DEFAULT_CONSTRAIN, Request, read_schema_of, value_hits
 from nl2sql.schema import SchemaError, prepare_schema
 from nl2sql.sql import SqlError, Unknown, ground, pretty, transpile, validate
+from nl2sql.upload import (SQLITE_SUFFIXES, TABLE_SUFFIXES, UPLOAD_NAME, UPLOAD_PREFIX, Upload,  # noqa: F401
+                           UploadError, load_upload as read_upload)
 
 
 
@@ -135,120 +133,99 @@ class ModelPool:
         return "\n".join(lines)
 
 
-@dataclass
-class Upload:
-    """A user's data as a private SQLite file we wrote or copied, and its schema."""
-
-    db_path: Path
-    schema: str
-    tables: list[str] = field(default_factory=list)
-
-
-def _table_name(path: Path, used: set[str]) -> str:
-    name = re.sub(r"\W+", "_", path.stem).strip("_").lower() or "data"
-    while name in used:
-        name += "_2"
-    used.add(name)
-    return name
+_ARCHIVE = "an archive; the app does not open archives: extract it and upload the CSV, Parquet or SQLite files inside"
+_BOOK = 'a spreadsheet workbook: save each sheet as "CSV UTF-8" and upload those files'
+_WAL = ("a SQLite write-ahead log, not a database: checkpoint it into its database (PRAGMA wal_checkpoint(TRUNCATE)) "
+        "and upload the database file")
+UPLOAD_KINDS = {**dict.fromkeys((".zip", ".gz", ".tgz", ".bz2", ".xz", ".7z", ".rar", ".tar"), _ARCHIVE),
+                **dict.fromkeys((".xlsx", ".xls", ".ods", ".numbers"), _BOOK), "-wal": _WAL,
+                "-shm": "SQLite's shared-memory file, not a database: upload the database file",
+                "-journal": "a SQLite rollback journal, not a database: upload the database file"}  # refused, and why
+PARQUET_VALUES_PER_MB = 500_000  # values (rows x columns) a Parquet file may hold per MB of the upload limit:
+# compression lets a small file hold billions (a CSV within the limit holds at most 524,288 per MB)
+SUMMARY_MARK = "-- Summary: "  # how a schema box that summarises a database's schema begins
 
 
-def _column_name(raw: str, i: int) -> str:
-    return re.sub(r"\W+", "_", raw.strip()).strip("_") or f"col{i + 1}"
+def _refusal(path: Path, max_mb: int) -> str | None:
+    """Why a file is refused before it is read: its kind (archives, workbooks, SQLite's side files), or a
+    Parquet file of more values than PARQUET_VALUES_PER_MB allows."""
+    what = next((w for suffix, w in UPLOAD_KINDS.items() if path.name.lower().endswith(suffix)), None)
+    if what or path.suffix.lower() not in SQLITE_SUFFIXES + TABLE_SUFFIXES:
+        return f"{path.name} is {what}." if what else (
+            f"Upload either one SQLite file (.sqlite, .db) or CSV/Parquet files, not other kinds ({path.name}).")
+    if path.suffix.lower() == ".parquet":
+        import pyarrow as pa
+        import pyarrow.parquet as pq
 
-
-def _parquet_table(conn: sqlite3.Connection, path: Path, used: set[str]) -> str:
-    """A Parquet file as one table: integer/float/boolean columns typed so, the rest (dates too) as text."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    try:
-        table = pq.read_table(path)
-    except (pa.ArrowException, OSError) as e:
-        raise InputError(f"{path.name} is not a readable Parquet file ({e}).") from e
-    name = _table_name(path, used)
-
-    def kind(t) -> str:
-        if pa.types.is_integer(t) or pa.types.is_boolean(t):
-            return "INTEGER"
-        return "REAL" if pa.types.is_floating(t) or pa.types.is_decimal(t) else "TEXT"
-
-    kinds = [kind(f.type) for f in table.schema]
-    cols = ", ".join(f'"{_column_name(f.name, i)}" {k}' for i, (f, k) in enumerate(zip(table.schema, kinds)))
-    conn.execute(f'CREATE TABLE "{name}" ({cols})')
-    cell = lambda v, k: v if v is None or k != "TEXT" or isinstance(v, str) else str(v)  # noqa: E731
-    for batch in table.to_batches(10_000):
-        rows = [[cell(v, k) for v, k in zip(r.values(), kinds)] for r in batch.to_pylist()]
-        conn.executemany(f'INSERT INTO "{name}" VALUES ({", ".join("?" * len(kinds))})',
-                         [[float(v) if k == "REAL" and v is not None else v for v, k in zip(r, kinds)] for r in rows])
-    return name
-
-
-def _csv_table(conn: sqlite3.Connection, path: Path, used: set[str]) -> str:
-    name = _table_name(path, used)
-    text = path.read_text(encoding="utf-8-sig", errors="replace")
-    rows = list(csv.reader(io.StringIO(text)))
-    if not rows or not any(rows[0]):
-        raise InputError(f"{path.name} has no header row.")
-    header = [_column_name(h, i) for i, h in enumerate(rows[0])]
-    body = [r + [""] * (len(header) - len(r)) for r in rows[1:]]
-
-    def col_type(i: int) -> str:
-        vals = [r[i] for r in body if r[i] != ""]
-        for typ, cast in (("INTEGER", int), ("REAL", float)):
-            try:
-                [cast(v) for v in vals]
-                return typ if vals else "TEXT"
-            except ValueError:
-                continue
-        return "TEXT"
-
-    cols = ", ".join(f'"{h}" {col_type(i)}' for i, h in enumerate(header))
-    conn.execute(f'CREATE TABLE "{name}" ({cols})')
-    conn.executemany(f'INSERT INTO "{name}" VALUES ({", ".join("?" * len(header))})',
-                     [[None if v == "" else v for v in r[: len(header)]] for r in body])
-    return name
-
-
-UPLOAD_PREFIX, UPLOAD_NAME = "nl2sql-upload-", "data.sqlite"  # where an upload's private copy lives
+        try:
+            meta = pq.ParquetFile(path).metadata
+        except (pa.ArrowException, OSError) as e:
+            return f"{path.name} is not a readable Parquet file ({' '.join(str(e).split())[:300]})."
+        cells, limit = meta.num_rows * meta.num_columns, max_mb * PARQUET_VALUES_PER_MB
+        if cells > limit:
+            return (f"{path.name} holds {cells:,} values ({meta.num_rows:,} rows x {meta.num_columns:,} columns); the "
+                    f"limit is {limit:,} ({PARQUET_VALUES_PER_MB:,} per MB of the upload limit).")
+    return None
 
 
 def load_upload(paths: list[str | Path], max_mb: int, workdir: str | Path | None = None) -> Upload:
-    """One .sqlite/.db file, or CSV and Parquet files (one table each), as a private SQLite file + its schema."""
+    """One .sqlite/.db file, or CSV and Parquet files (one table each), as a private SQLite file + its
+    schema (nl2sql.upload); InputError with one line that names the file and the limit or the fix."""
     paths = [Path(p) for p in paths or []]
     if not paths:
         raise InputError("Upload a SQLite file or one or more CSV or Parquet files.")
     total = sum(p.stat().st_size for p in paths)
     if total > max_mb * 1024 * 1024:
         raise InputError(f"The upload is {total / 1e6:.1f} MB; the limit is {max_mb} MB.")
-    out = Path(tempfile.mkdtemp(prefix=UPLOAD_PREFIX, dir=workdir)) / UPLOAD_NAME
-    sqlite_files = [p for p in paths if p.suffix.lower() in (".sqlite", ".db", ".sqlite3")]
-    csvs = [p for p in paths if p.suffix.lower() in (".csv", ".parquet")]
-    if len(sqlite_files) + len(csvs) != len(paths) or (sqlite_files and (csvs or len(sqlite_files) > 1)):
-        raise InputError("Upload either one SQLite file (.sqlite, .db) or CSV/Parquet files, not other kinds.")
-    if sqlite_files:
-        try:  # copy through SQLite itself: validates the file, drops anything but the data
-            src = sqlite3.connect(f"{sqlite_files[0].resolve().as_uri()}?mode=ro", uri=True)
-            dst = sqlite3.connect(out)
-            src.backup(dst)
-            src.close()
-            dst.close()
-        except sqlite3.DatabaseError as e:
-            raise InputError(f"{sqlite_files[0].name} is not a SQLite database ({e}).") from e
-    else:
-        conn = sqlite3.connect(out)
-        used: set[str] = set()
-        for p in csvs:
-            (_parquet_table if p.suffix.lower() == ".parquet" else _csv_table)(conn, p, used)
-        conn.commit()
-        conn.close()
+    refusal = next(filter(None, (_refusal(p, max_mb) for p in paths)), None)
+    if refusal:
+        raise InputError(refusal)
+    if len(paths) > 1 and any(p.suffix.lower() in SQLITE_SUFFIXES for p in paths):
+        raise InputError("Upload either one SQLite file (.sqlite, .db) or CSV/Parquet files, not both or several.")
     try:
-        schema = read_schema(out)
-    except SchemaError as e:
+        return read_upload(paths, workdir)
+    except UploadError as e:
         raise InputError(str(e)) from e
-    if not schema.strip():
-        raise InputError("The upload holds no tables.")
-    tables = re.findall(r'CREATE TABLE\s+"?([^"\s(]+)', schema, flags=re.IGNORECASE)
-    return Upload(out, schema, tables)
+
+
+def schema_box(schema: str, limit: int) -> str:
+    """What the app's schema box shows for a database's schema: the schema when it fits `limit`, else a
+    summary (tables, column counts) that `is_summary` recognises, so that questions are answered from
+    the database's own schema, linked to the tables each one needs."""
+    if len(schema) <= limit:
+        return schema
+    tables = prepare_schema(schema).parsed.tables  # what the pipeline reads next: cached
+    head = (f"{SUMMARY_MARK}{len(tables):,} tables ({len(schema):,} characters of schema), more than this box holds "
+            f"({limit:,}).\n-- Questions are answered from the database's own schema: schema linking shows the model "
+            "the tables each one needs.\n-- Tables (columns):\n")
+    lines, budget = [], min(limit, 4000) - len(head) - 40
+    for i, t in enumerate(tables):
+        line = f"-- {t.name} ({len(t.columns)})\n"
+        budget -= len(line)
+        if budget < 0:
+            lines.append(f"-- ... and {len(tables) - i:,} more\n")
+            break
+        lines.append(line)
+    return head + "".join(lines)
+
+
+def is_summary(text: str | None) -> bool:
+    """Whether a schema box holds `schema_box`'s summary rather than a schema."""
+    return (text or "").lstrip().startswith(SUMMARY_MARK)
+
+
+def show_upload(up: Upload, limit: int) -> tuple[str, str]:
+    """The schema box's text for an upload (`schema_box`) and the message that says what was loaded and
+    how. A summarised schema's index of values is built now, so the first question does not wait."""
+    box = schema_box(up.schema, limit)
+    names = ", ".join(up.tables[:40]) + (f" and {len(up.tables) - 40:,} more" if len(up.tables) > 40 else "")
+    text = [f"Loaded {len(up.tables)} table(s): {names}. Run uses this data."]
+    if box != up.schema:
+        req = Request("-", db=str(up.db_path))  # read as the pipeline reads it: the same cache entries
+        value_hits(req, read_schema_of(req))
+        text.append(f"Its schema ({len(up.schema):,} characters) is more than the box holds ({limit:,}): the box shows "
+                    "a summary, and each question is answered from the file's own schema (schema linking).")
+    return box, " ".join(text + [f"{n}." for n in up.notes])
 
 
 @dataclass
