@@ -20,7 +20,8 @@ from nl2sql.words import name_words, question_words, stem  # noqa: F401 (stem: p
 
 PASS_THROUGH = 6  # tables; smaller schemas are shown whole
 MIN_KEPT = 4  # the best-scoring tables always kept (before joins are added)
-RELATIVE = 0.1  # and every other table scoring at least this share of the best score
+RELATIVE = 0.1  # and every other table scoring at least this share of the best score,
+MAX_KEPT = 12  # up to this many (a word every table shares would keep them all: a 2,000-table upload)
 MAX_HOPS = 3  # longest foreign-key path that joins two kept tables
 
 
@@ -103,7 +104,7 @@ def link(question: str, schema: Schema, always: set[str] | frozenset[str] = froz
     scores = {t.name.lower(): score_table(t, asked, weight) for t in schema.tables}
     ranked = sorted(scores, key=lambda n: -scores[n])
     best = scores[ranked[0]]
-    keep = set(ranked[:MIN_KEPT]) | {n for n in ranked if best > 0 and scores[n] >= RELATIVE * best}
+    keep = set(ranked[:MIN_KEPT]) | {n for n in ranked[:MAX_KEPT] if best > 0 and scores[n] >= RELATIVE * best}
     keep = joined(keep | ({a.lower() for a in always} & set(scores)), schema)  # only tables the schema has
     shown = [n for n in names if n.lower() in keep]
     return Linking(shown, {n: round(scores[n.lower()], 3) for n in names}, len(names))

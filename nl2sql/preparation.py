@@ -17,7 +17,7 @@ from nl2sql.mend import Holders
 from nl2sql.prompt import build_prompt
 from nl2sql.request import Decoding, Prepared, Request
 from nl2sql.schema import PreparedSchema, Schema, prepare_schema
-from nl2sql.values import IndexCache, ValueHit, ValueIndex, build_index, by_column
+from nl2sql.values import IndexCache, ValueHit, ValueIndex, build_index, by_column, linked_tables
 
 _VALUE_INDEXES = IndexCache()  # one per database or pasted schema with rows
 
@@ -65,7 +65,7 @@ def shown_tables(req: Request, schema: PreparedSchema, decoding: Decoding,
         return Linking(shown, total=len(names))
     if not decoding.link:
         return Linking(names, total=len(names))
-    return link(req.question, schema.parsed, always={h.table.lower() for h in hits})
+    return link(req.question, schema.parsed, always=linked_tables(hits))
 
 
 def prompt_for(question: str, schema: Schema, tokenizer, tables: list[str] | None,

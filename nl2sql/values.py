@@ -26,6 +26,7 @@ MAX_COLUMNS = 300  # text columns read per database
 BUDGET_S = 3.0  # seconds for building one index; past it the index is marked incomplete
 MAX_NGRAM = 4  # words in a phrase looked up
 MAX_SHOWN = 2  # values shown per column in the prompt
+MAX_HOLDERS = 3  # columns holding one value, at most, for its tables to be kept by linking
 CACHE_SIZE = 16  # indexes kept (one per database or pasted schema)
 _STOP = STOP_WORDS | {"not", "no"}  # a value never starts or ends with these
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'.&-]*")
@@ -121,6 +122,16 @@ class IndexCache:
         return index
 
 
+def linked_tables(hits: list[ValueHit]) -> set[str]:
+    """The tables (lower-cased) that schema linking keeps for the values a question names: those holding a
+    value that at most MAX_HOLDERS columns hold (a status like 'open' held by a hundred tables says nothing
+    of which one the question means)."""
+    holders: dict[str, int] = {}
+    for h in hits:
+        holders[h.value.lower()] = holders.get(h.value.lower(), 0) + 1
+    return {h.table.lower() for h in hits if holders[h.value.lower()] <= MAX_HOLDERS}
+
+
 def by_column(hits: list[ValueHit]) -> dict[tuple[str, str], list[str]]:
     """{(table, column) lower-cased: up to MAX_SHOWN values}, for the prompt."""
     out: dict[tuple[str, str], list[str]] = {}
@@ -131,4 +142,4 @@ def by_column(hits: list[ValueHit]) -> dict[tuple[str, str], list[str]]:
     return out
 
 
-__all__ = ["IndexCache", "ValueHit", "ValueIndex", "build_index", "by_column", "phrases", "text_columns"]
+__all__ = ["IndexCache", "ValueHit", "ValueIndex", "build_index", "by_column", "linked_tables", "phrases", "text_columns"]

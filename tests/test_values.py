@@ -105,3 +105,12 @@ def test_training_prompts_show_the_hints_serving_shows():
         assert example["prompt"] == served  # small schemas: every table shown; the same values beside them
         hinted += "('" in served.split("Question:")[0]
     assert hinted >= 5
+
+
+def test_a_value_many_columns_hold_does_not_keep_their_tables():
+    from nl2sql.values import ValueHit, linked_tables
+
+    hits = [ValueHit("orders", "status", "open"), ValueHit("tickets", "state", "Open"), ValueHit("jobs", "status", "open"),
+            ValueHit("loans", "status", "open"), ValueHit("city", "name", "Paris")]
+    assert linked_tables(hits) == {"city"}
+    assert linked_tables(hits[1:]) == {"tickets", "jobs", "loans", "city"}

@@ -19,6 +19,7 @@ from nl2sql.joins import strip_foreign_keys, with_inferred_keys
 from nl2sql.link import link
 from nl2sql.models import bf16_supported, cpu_flags, cpu_name, packaged_checkpoint, resolve
 from nl2sql.preparation import prompt_for
+from nl2sql.values import linked_tables
 from nl2sql.prompt import build_prompt, completion
 from nl2sql.schema import Schema, SchemaError, parse_schema, prepare_schema
 
@@ -126,7 +127,7 @@ def sft_example(row: dict, tokenizer, args: DataArguments, rng: random.Random) -
         hits = row_value_hits(row) if args.value_hints else []
         parsed = shown_schema(schema, args, rng) or prepare_schema(schema).parsed
         tables = kept_tables(row, args.prune_extra_tables, rng, args.full_schema_fraction,
-                             args.link_tables, {h.table.lower() for h in hits}, parsed)
+                             args.link_tables, linked_tables(hits), parsed)
         prompt, _ = prompt_for(row["question"], parsed, tokenizer, tables, hits)
     except SchemaError:
         return None
