@@ -268,6 +268,77 @@ class App:
                 log.warning("%s", e)
 
 
+def generate_tab(ui: App, db_state: gr.State, model_call: dict) -> None:
+    """The Generate SQL tab: question, schema (example, upload or your database), SQL, verdict, Run."""
+    with gr.Row():
+        with gr.Column(scale=3):
+            question = gr.Textbox(label="Question", placeholder="How many employees are there?", max_lines=3)
+            schema = gr.Code(label="Schema (CREATE TABLE, optionally INSERT rows)", language="sql",
+                             value=SCHEMAS.get("company", ""), lines=10)
+            with gr.Row():
+                choices = list(SCHEMAS) + ([YOUR_DATABASE] if ui.config.database_url else [])
+                example = gr.Dropdown(choices, label="Example schema", value="company")
+                upload = gr.File(label="Or upload SQLite / CSV / Parquet", file_count="multiple",
+                                 file_types=[".sqlite", ".db", ".sqlite3", ".csv", ".parquet"])
+            upload_msg = gr.Markdown()
+            tables = gr.Textbox(label="Tables to show the model (comma-separated; empty: chosen by "
+                                      "schema linking for large schemas)", value="", max_lines=1)
+            votes = gr.Slider(1, MAX_VOTES, value=ui.config.votes, step=1,
+                              label="Thorough: answers to generate and run (the most common result wins; "
+                                    "needs rows; each one costs about the time of one answer)")
+        with gr.Column(scale=2):
+            dialect = gr.Dropdown(list(DIALECTS), value="sqlite", label="SQL dialect")
+            go = gr.Button("Generate SQL", variant="primary")
+            sql = gr.Code(label="SQL", language="sql", lines=6, interactive=True)
+            verdict = gr.Markdown()
+            run_btn = gr.Button("Run (the SQL as edited) on the schema's rows, the upload or your database")
+            run_status = gr.Markdown()
+            result = gr.Dataframe(label="Result", interactive=False, value=EMPTY)
+            gr.DeepLinkButton()
+    gr.Examples(EXAMPLE_QUESTIONS, inputs=[question, schema])
+    example.change(ui.choose_schema, example, [schema, db_state, upload_msg, dialect], api_visibility="private")
+    upload.upload(ui.use_upload, upload, [schema, db_state, upload_msg], api_visibility="private")
+    asked = [question, schema, dialect, db_state, tables, votes]
+    go.click(ui.generate_sql, asked, [sql, verdict], api_name="generate_sql", **model_call)
+    question.submit(ui.generate_sql, asked, [sql, verdict], api_visibility="private", **model_call)
+    run_btn.click(ui.run_sql, [sql, dialect, schema, db_state], [result, run_status], api_name="run_sql")
+
+
+def validate_tab(ui: App) -> None:
+    """The Validate SQL tab: errors with line/column, the pretty query, the query in a second dialect."""
+    with gr.Row():
+        with gr.Column():
+            v_sql = gr.Code(label="SQL", language="sql", lines=8, interactive=True)
+            with gr.Row():
+                v_dialect = gr.Dropdown(list(DIALECTS), value="sqlite", label="Dialect of the SQL")
+                v_target = gr.Dropdown(list(DIALECTS), value="postgres", label="Transpile to")
+            v_schema = gr.Code(label="Schema (optional: checks tables and columns)", language="sql", lines=6)
+            v_go = gr.Button("Validate", variant="primary")
+        with gr.Column():
+            v_report = gr.Markdown()
+            v_pretty = gr.Code(label="Pretty", language="sql")
+            v_out = gr.Code(label="Transpiled", language="sql")
+    v_go.click(ui.validate_sql, [v_sql, v_dialect, v_target, v_schema], [v_report, v_pretty, v_out],
+               api_name="validate_sql", concurrency_limit=None)
+
+
+def compare_tab(ui: App, db_state: gr.State, model_call: dict) -> None:
+    """The Compare tab: one question to the base and the fine-tuned model, side by side."""
+    c_question = gr.Textbox(label="Question", value="Which department has the highest average salary?")
+    c_schema = gr.Code(label="Schema", language="sql", value=SCHEMAS.get("company", ""), lines=8)
+    c_dialect = gr.Dropdown(list(DIALECTS), value="sqlite", label="SQL dialect")
+    c_go = gr.Button("Compare base and fine-tuned", variant="primary")
+    outs = []
+    with gr.Row():
+        for side in ("Base", "Fine-tuned"):
+            with gr.Column():
+                outs += [gr.Markdown(f"**{side}**"), gr.Code(label="SQL", language="sql"), gr.Markdown(),
+                         gr.Dataframe(label="Result", interactive=False, value=EMPTY)]
+    gr.Examples(EXAMPLE_QUESTIONS, inputs=[c_question, c_schema])
+    gr.DeepLinkButton()
+    c_go.click(ui.compare, [c_question, c_schema, c_dialect, db_state], outs, api_name="compare", **model_call)
+
+
 def build(ui: App) -> gr.Blocks:
     """The page: Generate / Validate / Compare tabs wired to `ui`'s handlers (API names for gradio_client)."""
     model_call = dict(concurrency_limit=ui.config.concurrency, concurrency_id="model")
@@ -277,69 +348,11 @@ def build(ui: App) -> gr.Blocks:
         status = gr.Markdown(ui.pool.status(), elem_id="model-status")
         db_state = gr.State(None)
         with gr.Tab("Generate SQL"):
-            with gr.Row():
-                with gr.Column(scale=3):
-                    question = gr.Textbox(label="Question", placeholder="How many employees are there?", max_lines=3)
-                    schema = gr.Code(label="Schema (CREATE TABLE, optionally INSERT rows)", language="sql",
-                                     value=SCHEMAS.get("company", ""), lines=10)
-                    with gr.Row():
-                        choices = list(SCHEMAS) + ([YOUR_DATABASE] if ui.config.database_url else [])
-                        example = gr.Dropdown(choices, label="Example schema", value="company")
-                        upload = gr.File(label="Or upload SQLite / CSV / Parquet", file_count="multiple",
-                                         file_types=[".sqlite", ".db", ".sqlite3", ".csv", ".parquet"])
-                    upload_msg = gr.Markdown()
-                    tables = gr.Textbox(label="Tables to show the model (comma-separated; empty: chosen by "
-                                              "schema linking for large schemas)", value="", max_lines=1)
-                    votes = gr.Slider(1, MAX_VOTES, value=ui.config.votes, step=1,
-                                      label="Thorough: answers to generate and run (the most common result wins; "
-                                            "needs rows; each one costs about the time of one answer)")
-                with gr.Column(scale=2):
-                    dialect = gr.Dropdown(list(DIALECTS), value="sqlite", label="SQL dialect")
-                    go = gr.Button("Generate SQL", variant="primary")
-                    sql = gr.Code(label="SQL", language="sql", lines=6, interactive=True)
-                    verdict = gr.Markdown()
-                    run_btn = gr.Button("Run (the SQL as edited) on the schema's rows, the upload or your database")
-                    run_status = gr.Markdown()
-                    result = gr.Dataframe(label="Result", interactive=False, value=EMPTY)
-                    gr.DeepLinkButton()
-            gr.Examples(EXAMPLE_QUESTIONS, inputs=[question, schema])
-            example.change(ui.choose_schema, example, [schema, db_state, upload_msg, dialect],
-                           api_visibility="private")
-            upload.upload(ui.use_upload, upload, [schema, db_state, upload_msg], api_visibility="private")
-            go.click(ui.generate_sql, [question, schema, dialect, db_state, tables, votes], [sql, verdict],
-                     api_name="generate_sql", **model_call)
-            question.submit(ui.generate_sql, [question, schema, dialect, db_state, tables, votes], [sql, verdict],
-                            api_visibility="private", **model_call)
-            run_btn.click(ui.run_sql, [sql, dialect, schema, db_state], [result, run_status], api_name="run_sql")
+            generate_tab(ui, db_state, model_call)
         with gr.Tab("Validate SQL"):
-            with gr.Row():
-                with gr.Column():
-                    v_sql = gr.Code(label="SQL", language="sql", lines=8, interactive=True)
-                    with gr.Row():
-                        v_dialect = gr.Dropdown(list(DIALECTS), value="sqlite", label="Dialect of the SQL")
-                        v_target = gr.Dropdown(list(DIALECTS), value="postgres", label="Transpile to")
-                    v_schema = gr.Code(label="Schema (optional: checks tables and columns)", language="sql", lines=6)
-                    v_go = gr.Button("Validate", variant="primary")
-                with gr.Column():
-                    v_report = gr.Markdown()
-                    v_pretty = gr.Code(label="Pretty", language="sql")
-                    v_out = gr.Code(label="Transpiled", language="sql")
-            v_go.click(ui.validate_sql, [v_sql, v_dialect, v_target, v_schema], [v_report, v_pretty, v_out],
-                       api_name="validate_sql", concurrency_limit=None)
+            validate_tab(ui)
         with gr.Tab("Compare"):
-            c_question = gr.Textbox(label="Question", value="Which department has the highest average salary?")
-            c_schema = gr.Code(label="Schema", language="sql", value=SCHEMAS.get("company", ""), lines=8)
-            c_dialect = gr.Dropdown(list(DIALECTS), value="sqlite", label="SQL dialect")
-            c_go = gr.Button("Compare base and fine-tuned", variant="primary")
-            outs = []
-            with gr.Row():
-                for side in ("Base", "Fine-tuned"):
-                    with gr.Column():
-                        outs += [gr.Markdown(f"**{side}**"), gr.Code(label="SQL", language="sql"), gr.Markdown(),
-                                 gr.Dataframe(label="Result", interactive=False, value=EMPTY)]
-            gr.Examples(EXAMPLE_QUESTIONS, inputs=[c_question, c_schema])
-            gr.DeepLinkButton()
-            c_go.click(ui.compare, [c_question, c_schema, c_dialect, db_state], outs, api_name="compare", **model_call)
+            compare_tab(ui, db_state, model_call)
         timer = gr.Timer(3)
         timer.tick(ui.status_tick, None, [status, timer], api_visibility="private")
     return demo
