@@ -134,6 +134,23 @@ def test_mask_leaves_prose_and_dead_ends_alone():
     assert np.array_equal(stuck.mask("SELECT Name FROM", s), s)  # nothing in reach passes: left unconstrained
 
 
+def test_a_sampled_answer_that_keeps_missing_is_left_alone_after_patience_runs_out(monkeypatch):
+    """Each step where nothing passes checks `widen` candidates: a sampled answer off the schema would pay that to
+    its last token. After `patience` such steps the guide stands aside; a greedy answer is held to the end."""
+    for greedy, checked_on_third in ((False, False), (True, True)):
+        guide = Guide(NAMES, Pieces(), canonical=False, greedy=greedy, top_k=2, widen=2, patience=2)
+        checks = []
+        real = guide.faults
+        monkeypatch.setattr(guide, "faults", lambda text: checks.append(text) or real(text))
+        for _ in range(2):
+            s = _scores([0, 5])  # " singers" and the next piece both fail after FROM: nothing passes
+            assert guide.mask("SELECT Name FROM", s) is s
+        before = len(checks)
+        s = _scores([0, 5])
+        assert guide.mask("SELECT Name FROM", s) is s
+        assert (len(checks) > before) is checked_on_third
+
+
 def test_unfinished_words_must_start_names_as_the_tokenizer_spells_them(tiny_model_dir, company_schema):
     from transformers import AutoTokenizer
 

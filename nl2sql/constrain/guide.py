@@ -23,6 +23,10 @@ class Guide:
     nothing passed, are not held against later tokens). An unfinished word must be the start of a
     name as the tokenizer itself would spell it (`canonical`): a model that writes " Make" meaning
     "Maker" would need the unlikely piece "r" next, where the tokenizer has one token " Maker".
+    `patience` (sampling only): after this many steps where nothing in reach passed, the guide stands aside
+    for the rest of the answer. Such a step checks `widen` candidates (about 50 times a normal step's
+    cost), and a sampled answer that has left the schema keeps missing to its last token: a vote of 8
+    questions once took minutes so. Greedy answers are constrained to the end, as before.
     """
 
     names: Names
@@ -31,6 +35,8 @@ class Guide:
     top_k: int = 24
     widen: int = 1024
     canonical: bool = True
+    patience: int = 2
+    _misses: int = 0
     _pieces: dict[int, str] = field(default_factory=dict)
     _spelled: dict[str, frozenset[str]] = field(default_factory=dict)
     _memo: dict[str, set[int]] = field(default_factory=dict)  # faults of the last step's candidates
@@ -70,6 +76,8 @@ class Guide:
         Unchanged when none passes at all. An end token counts as ending the statement."""
         if sql_region(text) is None and sql_region(text + "SELECT") is None:
             return scores
+        if not self.greedy and self._misses >= self.patience:
+            return scores  # this sampled answer has left the schema for good
         committed = self.faults(text)  # usually known: the text is last step's text + the chosen token
         self._memo = {text: committed}
         width = min(self.widen, scores.shape[-1])
@@ -82,6 +90,7 @@ class Guide:
             if self.faults(text + self.piece(token)) <= committed:
                 keep.append(token)
         if not keep:
+            self._misses += 1
             return scores
         out = np.full_like(scores, -np.inf)
         out[keep] = scores[keep]
