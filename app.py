@@ -104,6 +104,8 @@ def badge(ans: Answer, max_new_tokens: int) -> str:
         lines.append(f"- {ans.linking.describe()} (\"Tables to show\" chooses them)")
     if ans.requalified:
         lines.append(f"- qualifiers mended (no table of the query had them): {', '.join(ans.requalified)}")
+    if ans.literals:
+        lines.append(f"- values moved to the column that holds them: {', '.join(ans.literals)}")
     if g and g.stop in ("limit", "repetition"):
         why = STOPS[g.stop] + (f" ({max_new_tokens})" if g.stop == "limit" else "")
         lines.append(f"- ⚠️ stopped early: {why}")

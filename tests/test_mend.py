@@ -72,8 +72,18 @@ def test_the_pipeline_mends_literals_when_asked_and_the_answer_says_so():
 
     req = Request("How many dog pets are raised by female students?", PETS + "\n" + ROWS)
     wrong = "SELECT COUNT(*) FROM student AS T1 JOIN has_pet AS T2 ON T1.stuid = T2.stuid WHERE T2.stuid = 'F';"
-    plain = answer(scripted([wrong]), req, Decoding(constrain=False))
+    plain = answer(scripted([wrong]), req, Decoding(constrain=False, mend_literals=False))
     assert plain.literals == [] and plain.result.rows == [(0,)]
-    mended = answer(scripted([wrong]), req, Decoding(constrain=False, mend_literals=True))
+    mended = answer(scripted([wrong]), req, Decoding(constrain=False))  # on by default
     assert mended.model_sql.endswith("WHERE T1.sex = 'F'") and mended.result.rows == [(2,)]
     assert mended.literals == ["T2.stuid ... 'F' -> T1.sex ... 'F'"]
+
+
+def test_the_app_says_which_values_it_moved():
+    import app
+    from nl2sql.pipeline import Decoding, Request, answer
+    from tests.conftest import scripted
+
+    req = Request("How many students are female?", PETS + "\n" + ROWS)
+    ans = answer(scripted(["SELECT COUNT(*) FROM student WHERE lname = 'F';"]), req, Decoding(constrain=False))
+    assert "values moved to the column that holds them: lname ... 'F' -> student.sex ... 'F'" in app.badge(ans, 160)
