@@ -43,9 +43,12 @@ def test_ask_a_question_in_the_browser(url):
         page.get_by_role("button", name="Generate SQL").click()
         expect(page.get_by_text("tokens/s").first).to_be_visible(timeout=60_000)
         page.screenshot(path=str(ARTIFACTS / "generate.png"), full_page=True)
+        expect(page.get_by_text("transformers ·").first).to_be_visible()  # the verdict names the engine that answered
         page.get_by_role("tab", name="Validate SQL").click()
+        expect(page.get_by_role("button", name="Validate")).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "validate.png"), full_page=True)
         page.get_by_role("tab", name="Compare").click()
+        expect(page.get_by_role("button", name="Compare base and fine-tuned")).to_be_visible()
+        expect(page.get_by_text("Fine-tuned").first).to_be_visible()
         page.screenshot(path=str(ARTIFACTS / "compare.png"), full_page=True)
         browser.close()
-    assert (ARTIFACTS / "generate.png").stat().st_size > 10_000
