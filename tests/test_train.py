@@ -123,12 +123,12 @@ def test_seed_recipe_resolves_up_to_the_download(monkeypatch):
     assert calls == [("gretelai/synthetic_text_to_sql", "train")]
 
 
-@pytest.mark.parametrize("recipe", ["default.yaml", "lora.yaml", "cpu-smoke.yaml", "relay.yaml"])
+@pytest.mark.parametrize("recipe", ["default.yaml", "lora.yaml", "cpu-smoke.yaml", "relay.yaml", "probe-keys.yaml"])
 def test_recipes_parse(recipe):
     data_args, sft_args, model_args, _ = parse(["--config", str(CONFIGS / recipe)])
     assert model_args.model_name_or_path == "packaged" and data_args.schema_in_prompt
     assert len(data_args.data_sources) == len(data_args.data_weights)
-    assert model_args.use_peft == (recipe in ("lora.yaml", "relay.yaml"))
+    assert model_args.use_peft == (recipe in ("lora.yaml", "relay.yaml", "probe-keys.yaml"))
 
 
 def test_a_recipe_setting_beats_the_detected_one(monkeypatch, tmp_path):
