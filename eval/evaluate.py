@@ -1,6 +1,6 @@
 """python -m eval.evaluate --model packaged [--model DIR ...] --data SOURCE [--limit N] [--backend auto]
                           [--candidates 1] [--votes 1] [--no-constrain] [--no-link] [--no-values] [--infer-keys]
-                          [--drop-keys] [--batch_size B] [--judge] [--match spider|defog]
+                          [--drop-keys] [--batch_size B] [--workers N] [--judge] [--match spider|defog]
                           --out DIR
 
 Scores each model on a data source (see nl2sql.data: synthetic:test, a canonical JSONL such as
@@ -53,6 +53,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                    help="generation engine (auto: llama.cpp on a CPU when installed, else transformers)")
     add_decoding_flags(p)
     p.add_argument("--batch_size", "--batch-size", dest="batch_size", type=int, default=8)
+    p.add_argument("--workers", type=int, default=1,
+                   help="batches answered at once, for a remote server (--backend remote) that serves requests "
+                        "concurrently; predictions keep the rows' order (default: %(default)s)")
     p.add_argument("--drop-keys", "--drop_keys", dest="drop_keys", action="store_true",
                    help="remove every declared foreign key from the rows' schemas first (nl2sql.joins."
                         "strip_foreign_keys): how the model does on databases that declare none")
@@ -186,6 +189,55 @@ def _from_dict(d: dict) -> ExampleResult:
     return ExampleResult(**d)
 
 
+def run_setting(lm, args) -> dict:
+    """How a run answers: recorded with every prediction, so a resumed run cannot mix settings."""
+    return {"backend": lm.kind, "candidates": args.candidates, "constrain": args.constrain and lm.can_constrain,
+            "link": args.link, "votes": args.votes, "values": args.values, "infer_keys": args.infer_keys,
+            "follow_keys": args.follow_keys and args.constrain and lm.can_constrain,
+            "mend_literals": args.mend_literals, "drop_keys": args.drop_keys}
+
+
+def check_setting(done: dict, spec: str, setting: dict, out_file: Path) -> None:
+    """ModelSpecError when out_file holds predictions of `spec` made another way."""
+    for key, value in setting.items():
+        before = {d["extra"].get(key, _UNRECORDED[key]) for (m, _), d in done.items() if m == spec}
+        if before - {value}:
+            old = before.pop()
+            flag = (f"--{'' if old else 'no-'}{key}" if isinstance(old, bool) else f"--{key} {old}")
+            raise ModelSpecError(f"{out_file} holds predictions of {spec} made with {key} {old}, "
+                                 f"not {value}: pass {flag} or a new --out")
+
+
+def display_name(lm, setting: dict) -> str:
+    """The model and how it answered, for reports."""
+    parts = [(setting["constrain"], "schema-constrained"), (setting["link"], "schema linking"),
+             (setting["values"], "value hints"), (setting["infer_keys"], "inferred keys"),
+             (setting["follow_keys"], "joins along keys"), (setting["mend_literals"], "literals mended"),
+             (setting["votes"] > 1, f"voting of {setting['votes']}"),
+             (setting["candidates"] > 1, f"execution-guided selection of {setting['candidates']}")]
+    return lm.label + "".join(f" + {text}" for on, text in parts if on) \
+        + (" (schemas without foreign keys)" if setting["drop_keys"] else "")
+
+
+def answered(lm, todo: list[dict], decoding: Decoding, batch_size: int, workers: int = 1):
+    """(rows, their answers or exceptions, seconds per row) batch by batch, in the rows' order; `workers`
+    batches at once (a remote server answers them concurrently; order is kept all the same)."""
+    chunks = [todo[i:i + batch_size] for i in range(0, len(todo), batch_size)]
+
+    def one(chunk):
+        start = time.perf_counter()
+        answers = answer_rows(lm, chunk, decoding)
+        return chunk, answers, (time.perf_counter() - start) / len(chunk)
+
+    if workers <= 1:
+        yield from map(one, chunks)
+        return
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(workers) as pool:
+        yield from pool.map(one, chunks)
+
+
 def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tuple[str, list[ExampleResult]]:
     """Predict + score the rows not yet in out_file for model `spec`; (display name, all its results)."""
     from nl2sql.backends import open_backend
@@ -195,39 +247,18 @@ def predict(spec: str, rows: list[dict], args, out_file: Path, judge=None) -> tu
     name = next((d["extra"].get("model_name") for (m, _), d in done.items() if m == spec), None)
     if todo:
         lm = open_backend(spec, args.backend)
-        setting = {"backend": lm.kind, "candidates": args.candidates,
-                   "constrain": args.constrain and lm.can_constrain, "link": args.link,
-                   "votes": args.votes, "values": args.values, "infer_keys": args.infer_keys,
-                   "follow_keys": args.follow_keys and args.constrain and lm.can_constrain,
-                   "mend_literals": args.mend_literals,
-                   "drop_keys": args.drop_keys}
-        for key, value in setting.items():  # one run, one setting: refuse to mix
-            before = {d["extra"].get(key, _UNRECORDED[key]) for (m, _), d in done.items() if m == spec}
-            if before - {value}:
-                old = before.pop()
-                flag = (f"--{'' if old else 'no-'}{key}" if isinstance(old, bool) else f"--{key} {old}")
-                raise ModelSpecError(f"{out_file} holds predictions of {spec} made with {key} {old}, "
-                                     f"not {value}: pass {flag} or a new --out")
-        name = lm.label + (" + schema-constrained" if setting["constrain"] else "") \
-            + (" + schema linking" if args.link else "") + (" + value hints" if args.values else "") \
-            + (" + inferred keys" if args.infer_keys else "") + (" + joins along keys" if setting["follow_keys"] else "") \
-            + (" + literals mended" if args.mend_literals else "") + (" (schemas without foreign keys)" if args.drop_keys else "") \
-            + (f" + voting of {args.votes}" if args.votes > 1 else "") \
-            + (f" + execution-guided selection of {args.candidates}" if args.candidates > 1 else "")
-        decoding = Decoding.from_args(args)
+        if args.workers > 1 and lm.kind != "remote":
+            raise ModelSpecError(f"--workers {args.workers} is for a remote server (--backend remote): the "
+                                 f"{lm.kind} backend answers one request at a time")
+        setting = run_setting(lm, args)
+        check_setting(done, spec, setting, out_file)
+        name = display_name(lm, setting)
         bar = tqdm(total=len(rows), initial=len(rows) - len(todo), desc=f"eval {name[:40]}", unit="ex")
         with out_file.open("a") as f:
-            for i in range(0, len(todo), args.batch_size):
-                chunk = todo[i : i + args.batch_size]
-                start = time.perf_counter()
-                answers = answer_rows(lm, chunk, decoding)
-                share = (time.perf_counter() - start) / len(chunk)
+            for chunk, answers, share in answered(lm, todo, Decoding.from_args(args), args.batch_size, args.workers):
                 for ans, row in zip(answers, chunk):
                     res = scored(ans, row, spec, share, match_rules(row, args.match))
-                    res.extra["model_name"] = name
-                    res.extra.update(setting)
-                    if isinstance(ans, Answer):
-                        res.extra.update(answer_details(ans))
+                    res.extra.update(setting, model_name=name, **(answer_details(ans) if isinstance(ans, Answer) else {}))
                     if judge is not None:
                         res.judge = judge.judge(row["question"], row.get("schema"), res.gold, res.predicted).to_dict()
                     f.write(json.dumps(res.to_dict(), default=str) + "\n")

@@ -180,3 +180,31 @@ def test_a_resumed_run_refuses_to_mix_backends(tiny_model_dir, dataset, tmp_path
     assert "made with constrain True, not False: pass --constrain or a new --out" in capsys.readouterr().err
     assert all(json.loads(line)["extra"]["constrain"] for line in lines[:2])
     assert all(isinstance(json.loads(line)["extra"]["constrained"], bool) for line in lines[:2])
+
+
+def test_workers_answer_a_remote_server_at_once_and_keep_the_order(tiny_model_dir, dataset, tmp_path, monkeypatch):
+    """--workers 4 against a server that answers requests concurrently writes what --workers 1 writes."""
+    from nl2sql.backends.hf import TransformersBackend
+    from nl2sql.models import load
+    from tests.completions_server import CompletionsServer
+
+    server = CompletionsServer(TransformersBackend(load(str(tiny_model_dir), dtype="float32", device="cpu")).lm)
+    monkeypatch.setenv("NL2SQL_REMOTE_URL", server.url)
+    try:
+        outputs = {}
+        for workers in (1, 4):
+            out = tmp_path / f"w{workers}"
+            assert main(["--model", str(tiny_model_dir), "--data", str(dataset), "--out", str(out), "--batch_size", "1",
+                         "--max_new_tokens", "6", "--backend", "remote", "--workers", str(workers)]) == 0
+            outputs[workers] = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
+    finally:
+        server.server.shutdown()
+    assert [r["id"] for r in outputs[4]] == [r["id"] for r in outputs[1]] == ["r0", "r1", "r2", "r3"]
+    assert [r["raw"] for r in outputs[4]] == [r["raw"] for r in outputs[1]]
+    assert len(server.requests) == 8
+
+
+def test_workers_are_refused_for_a_local_backend(tiny_model_dir, dataset, tmp_path, capsys):
+    assert main(["--model", str(tiny_model_dir), "--data", str(dataset), "--out", str(tmp_path / "o"),
+                 "--backend", "transformers", "--workers", "2"]) == 3
+    assert "--workers 2 is for a remote server" in capsys.readouterr().err
