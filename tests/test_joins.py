@@ -110,3 +110,17 @@ def test_strip_foreign_keys():
     assert "INSERT INTO a VALUES (1, 'p')" in stripped
     # what remains of the keys is inferred again by name where the rule reaches them
     assert _edges(stripped) == {("b", "a_id", "a", "id", False)}
+
+
+def test_inference_looks_only_at_tables_a_column_could_name(monkeypatch):
+    """A 500-table schema where every table has an `id` key: each column is checked against the tables its
+    name points to, not against all 500 (a 2,000-table upload would cost seconds per request)."""
+    import nl2sql.joins as joins
+
+    ddl = "".join(f"CREATE TABLE t{i} (id INT PRIMARY KEY, name TEXT, t{i - 1}_id INT);" for i in range(1, 501))
+    calls = []
+    real = joins._refers
+    monkeypatch.setattr(joins, "_refers", lambda *a: calls.append(a) or real(*a))
+    edges = joins.inferred_edges(parse_schema(ddl))
+    assert ("t2", "t1_id", "t1", "id") in {(e.table, e.column, e.ref_table, e.ref_column) for e in edges}
+    assert len(edges) == 499 and len(calls) < 2_000
