@@ -25,15 +25,17 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from nl2sql import chart
 from nl2sql.backends import NAMES as BACKENDS
 from nl2sql.backends.base import STOPS
 from nl2sql.database import DatabaseError, open_database
 from nl2sql.pipeline import Answer, Decoding, Request, answer, answer_stream, run_sql as run_request_sql
+from nl2sql.feedback import FeedbackError, FeedbackStore, data_dir, record
 from nl2sql.sandbox import RunResult, describe, shown
 from nl2sql.schema import SchemaError
 from nl2sql.service import (UPLOAD_NAME, UPLOAD_PREFIX, InputError, ModelPool, ServiceConfig, check_text, is_summary,
                             load_upload, schema_box, show_upload, validation_report)
-from nl2sql.sql import DIALECTS, changes_data
+from nl2sql.sql import DIALECTS, changes_data, pretty
 
 log = logging.getLogger("nl2sql.app")
 EXAMPLES = Path(__file__).resolve().parent / "examples"
@@ -44,6 +46,7 @@ EXAMPLE_QUESTIONS = [[r["question"], SCHEMAS[Path(r["schema_file"]).stem]]
 MAX_VOTES = 8
 YOUR_DATABASE = "your database"  # the schema choice (and the API's `db` value) for DATABASE_URL
 EMPTY = pd.DataFrame({"": []})  # no result: an empty table (a column-less frame shows phantom headers 1 2 3)
+HISTORY_KEPT = 10  # questions of this visit the "Asked before" list offers
 
 
 def _shown(e: Exception) -> gr.Error:
@@ -132,6 +135,56 @@ def table(result: RunResult | None) -> pd.DataFrame:
     return pd.DataFrame([[_cell(v) for v in row] for row in result.rows], columns=cols)
 
 
+def _status(result: RunResult | None) -> str:
+    if result is None:
+        return ""
+    return describe(result) if result.ok else f"❌ {result.error}"
+
+
+def plots(columns: list[str], rows: list) -> tuple:
+    """(bar chart, line chart) updates for a result: the one nl2sql.chart chooses shown, the other hidden."""
+    hidden = gr.update(visible=False, value=None)
+    pick = chart.choose(list(columns), list(rows))
+    if pick is None:
+        return hidden, hidden
+    df = pd.DataFrame([list(r) for r in rows], columns=list(columns))[[pick.x, pick.y]]
+    if pick.kind == "line":
+        if df[pick.x].map(lambda v: isinstance(v, str)).any():
+            df[pick.x] = pd.to_datetime(df[pick.x], errors="coerce", format="mixed")
+        df = df.sort_values(pick.x)
+    numbers = [v for v in df[pick.y] if v is not None and v == v]
+    y_lim = [min([0, *numbers]), max([0, *numbers]) or 1]  # bars start at zero: a bar's height is its value
+    shown = gr.update(value=df, x=pick.x, y=pick.y, x_title=pick.x, y_title=pick.y, y_lim=y_lim, visible=True)
+    if pick.kind == "bar":
+        return gr.update(**shown, sort=list(dict.fromkeys(df[pick.x]))), hidden  # bars in the result's order
+    return hidden, shown
+
+
+def frame_plots(frame: pd.DataFrame | None) -> tuple:
+    """plots() for the result table as the page holds it (after Run)."""
+    if frame is None or frame.empty:
+        return plots([], [])
+    rows = [[None if isinstance(v, float) and v != v else v for v in row] for row in frame.itertuples(index=False)]
+    return plots(list(frame.columns), rows)
+
+
+def remember(history: list[dict] | None, entry: dict, kept: int = HISTORY_KEPT) -> list[dict]:
+    """This visit's questions, newest first: `entry` in front, an earlier ask of the same question on the
+    same schema dropped, at most `kept`."""
+    same = (entry["question"], entry["schema"], entry["db"])
+    older = [h for h in history or [] if (h["question"], h["schema"], h["db"]) != same]
+    return [entry, *older][:kept]
+
+
+def same_sql(a: str, b: str, dialect: str) -> bool:
+    """Whether two queries are the same text once pretty-printed alike (layout and keyword case aside)."""
+    return " ".join(pretty(a, dialect).split()) == " ".join(pretty(b, dialect).split())
+
+
+def history_choices(history: list[dict]) -> list[tuple[str, int]]:
+    return [(f"{h['question']}  ({h['example'] or 'upload'})", i) for i, h in enumerate(history)]
+
+
 def _dialect(d: str) -> str:
     if d not in DIALECTS:
         raise InputError(f"Unknown dialect {d!r}; choose one of {', '.join(DIALECTS)}.")
@@ -147,6 +200,7 @@ class App:
         self.pool = ModelPool(config, loader)
         self.decoding = Decoding(max_new_tokens=config.max_new_tokens, constrain=config.constrain,
                                  candidates=config.candidates)
+        self._feedback: FeedbackStore | None = None  # opened at the first saved correction
 
     def database(self, db: str | None) -> str | None:
         """The data a request may use: an upload this app made, or "your database" (DATABASE_URL). Any
@@ -175,12 +229,10 @@ class App:
         return Request(question, schema or None, _dialect(dialect), db=self.database(db), tables=chosen or None)
 
     @user_errors
-    def generate_sql(self, question: str, schema: str, dialect: str = "sqlite", db: str | None = None,
-                     tables: str = "", votes: int | None = None):
-        """Stream the SQL for a question (and optional schema) in the chosen dialect, then its verdict: valid,
-        and, when the schema has rows or data was uploaded, whether it runs and how many rows it returned.
-        `tables`: comma-separated tables to show the model (empty: schema linking chooses); `votes`: answers
-        to generate and run, the most common result winning (1: greedy only)."""
+    def ask(self, question: str, schema: str, dialect: str = "sqlite", db: str | None = None,
+            tables: str = "", votes: int | None = None):
+        """generate_sql's stream for the page: (SQL, verdict, the answer kept for the result, chart,
+        history and corrections; None while writing)."""
         req = self.request(question, schema, dialect, db, tables)
         lm = self.pool.get("base" if not self.config.ft_model else "ft")
         votes = int(votes or self.config.votes)
@@ -188,9 +240,39 @@ class App:
             raise InputError(f"Thorough: choose 1 to {MAX_VOTES} samples, not {votes}.")
         for event in answer_stream(lm, req, replace(self.decoding, votes=votes)):
             if isinstance(event, Answer):
-                yield event.sql, badge(event, self.decoding.max_new_tokens)
+                kept = dict(question=req.question, schema=schema, dialect=dialect, db=db, sql=event.sql,
+                            model=event.model_name, result=event.result)
+                yield pretty(event.sql, dialect), badge(event, self.decoding.max_new_tokens), kept
             else:
-                yield event.sql or event.text, "⏳ writing…"
+                yield event.sql or event.text, "⏳ writing…", None
+
+    def generate_sql(self, question: str, schema: str, dialect: str = "sqlite", db: str | None = None,
+                     tables: str = "", votes: int | None = None):
+        """Stream the SQL for a question (and optional schema) in the chosen dialect, then its verdict: valid,
+        and, when the schema has rows or data was uploaded, whether it runs and how many rows it returned.
+        `tables`: comma-separated tables to show the model (empty: schema linking chooses); `votes`: answers
+        to generate and run, the most common result winning (1: greedy only). The final SQL is pretty-printed."""
+        for sql, verdict, _ in self.ask(question, schema, dialect, db, tables, votes):
+            yield sql, verdict
+
+    def show_answer(self, kept: dict | None, history: list[dict] | None, example: str):
+        """After an answer: its rows, chart, one-line SQL and this visit's history with the question added (the Run
+        status cleared: the verdict above gives the rows and the time)."""
+        if kept is None:
+            return (gr.skip(),) * 7
+        result = kept["result"]
+        rows = (result.columns, result.rows) if result is not None and result.ok else ([], [])
+        history = remember(history, {**{k: kept[k] for k in ("question", "schema", "dialect", "db", "sql")},
+                                     "example": None if kept["db"] and kept["db"] != YOUR_DATABASE else example})
+        return (table(result), "", *plots(*rows), kept["sql"], history,  # the verdict gives rows and time
+                gr.update(choices=history_choices(history), value=None))
+
+    def recall(self, index: int | None, history: list[dict] | None):
+        """One of this visit's questions brought back: question, schema box, schema choice, dialect, db, SQL."""
+        if index is None or not history or not 0 <= int(index) < len(history):
+            return (gr.skip(),) * 6
+        h = history[int(index)]
+        return h["question"], h["schema"], h["example"] or gr.skip(), h["dialect"], h["db"], pretty(h["sql"], h["dialect"])
 
     @user_errors
     def run_sql(self, sql: str, dialect: str, schema: str, db: str | None = None):
@@ -200,8 +282,7 @@ class App:
         if not schema and not db:
             raise InputError("Add a schema (CREATE TABLE + INSERT rows) or upload data to run the query on.")
         result = run_request_sql(sql, Request("run", schema or None, _dialect(dialect), db=self.database(db)))
-        status = describe(result) if result.ok else f"❌ {result.error}"
-        return table(result), status
+        return table(result), _status(result)
 
     @user_errors
     def validate_sql(self, sql: str, dialect: str = "sqlite", target: str = "postgres", schema: str = ""):
@@ -215,6 +296,43 @@ class App:
             lines.append("- ⚠️ changes data: runs only on a private copy")
         lines += [f"- ⚠️ {u}" for u in rep.unknown] or (["- all tables and columns exist"] if schema and rep.ok else [])
         return "\n".join(lines), rep.pretty, rep.transpiled
+
+    def feedback_store(self) -> FeedbackStore:
+        if not self.config.feedback:
+            raise InputError("Saving corrections is turned off on this server (NL2SQL_FEEDBACK=0).")
+        if self._feedback is None:
+            self._feedback = FeedbackStore(Path(self.config.data_dir or data_dir()) / "feedback.sqlite")
+        return self._feedback
+
+    @user_errors
+    def save_correction(self, question: str, schema: str, dialect: str = "sqlite", db: str | None = None,
+                        model_sql: str = "", sql: str = "") -> str:
+        """Keep a verdict on an answer as a training row (this server only): `sql` answers `question` (equal to
+        `model_sql`: the model was right). Refused with the reason, nothing saved, when `sql` does not parse or,
+        where there are rows, fails to run."""
+        c = self.config
+        question = check_text(question, "question", c.max_question_chars, required=True)
+        model_sql = check_text(model_sql, "model's SQL", c.max_sql_chars, required=True)
+        sql = check_text(sql, "SQL", c.max_sql_chars, required=True)
+        store = self.feedback_store()
+        right = same_sql(sql, model_sql, _dialect(dialect))
+        try:  # the schema box's text; empty or a summary: the database's own DDL (never its URL or path)
+            saved = record(store, question=question, schema=self.schema_text(schema, db), dialect=dialect,
+                           model_sql=model_sql, sql=model_sql if right else sql, verdict="right" if right else "wrong",
+                           model=c.ft_model or c.base_model, db=self.database(db))
+        except FeedbackError as e:
+            raise InputError(f"Not saved: {e}") from None
+        what = "the model's answer as right" if saved.verdict == "right" else "your SQL as the right answer"
+        return f"✅ Saved {what} (correction {saved.id}, kept on this server; `python -m nl2sql.feedback export`)."
+
+    def mark(self, kept: dict | None, sql: str, right: bool) -> str:
+        """The page's two buttons: the answer was right, or the SQL box (edited) holds the right answer."""
+        if kept is None:
+            raise gr.Error("Ask a question first.")
+        if not right and same_sql(sql or "", kept["sql"], kept["dialect"]):
+            raise gr.Error("Edit the SQL above into the one that answers the question (Run checks it), then save.")
+        return self.save_correction(kept["question"], kept["schema"], kept["dialect"], kept["db"], kept["sql"],
+                                    kept["sql"] if right else sql)
 
     def _compare_side(self, role: str, req: Request):
         try:
@@ -270,40 +388,79 @@ class App:
                 log.warning("%s", e)
 
 
+def ask_column(ui: App) -> dict:
+    """The left column of Generate: question, schema (example, upload or your database), options, history."""
+    c = {}
+    c["question"] = gr.Textbox(label="Question", placeholder="How many employees are there?", max_lines=3)
+    c["schema"] = gr.Code(label="Schema (CREATE TABLE, optionally INSERT rows)", language="sql",
+                          value=SCHEMAS.get("company", ""), lines=10)
+    with gr.Row():
+        choices = list(SCHEMAS) + ([YOUR_DATABASE] if ui.config.database_url else [])
+        c["example"] = gr.Dropdown(choices, label="Example schema", value="company")
+        c["upload"] = gr.File(label="Or upload SQLite / CSV / Parquet", file_count="multiple",
+                              file_types=[".sqlite", ".db", ".sqlite3", ".csv", ".parquet"])
+    c["upload_msg"] = gr.Markdown()
+    c["tables"] = gr.Textbox(label="Tables to show the model (comma-separated; empty: chosen by "
+                                   "schema linking for large schemas)", value="", max_lines=1)
+    c["votes"] = gr.Slider(1, MAX_VOTES, value=ui.config.votes, step=1,
+                           label="Thorough: answers to generate and run (the most common result wins; "
+                                 "needs rows; each one costs about the time of one answer)")
+    c["recent"] = gr.Dropdown([], value=None, label="Asked before (this visit): choose one to bring it back")
+    return c
+
+
+def answer_column() -> dict:
+    """The right column of Generate: the SQL, its verdict, the result rows and chart, Run, and the verdict a
+    user gives (right, or the corrected SQL)."""
+    c = {}
+    c["dialect"] = gr.Dropdown(list(DIALECTS), value="sqlite", label="SQL dialect")
+    c["go"] = gr.Button("Generate SQL", variant="primary")
+    c["sql"] = gr.Code(label="SQL (pretty-printed; edit it and press Run)", language="sql", lines=6,
+                       interactive=True, wrap_lines=True, elem_id="sql")
+    with gr.Accordion("The SQL on one line", open=False):
+        c["one_line"] = gr.Textbox(show_label=False, max_lines=1, interactive=False, buttons=["copy"])
+    c["verdict"] = gr.Markdown()
+    c["run_status"] = gr.Markdown()
+    c["result"] = gr.Dataframe(label="Result", interactive=False, value=EMPTY, elem_id="result")
+    c["bar"] = gr.BarPlot(visible=False, label="Chart", sort=None, elem_id="bar-chart")
+    c["line"] = gr.LinePlot(visible=False, label="Chart", elem_id="line-chart")
+    c["run"] = gr.Button("Run (the SQL as edited) on the schema's rows, the upload or your database")
+    with gr.Accordion("Right or wrong? Your verdict becomes a training row (kept on this server)", open=False):
+        with gr.Row():
+            c["right"] = gr.Button("👍 The answer is right")
+            c["wrong"] = gr.Button("✏️ Save the SQL above (as edited) as the right answer")
+        c["feedback_msg"] = gr.Markdown()
+    gr.DeepLinkButton()
+    return c
+
+
 def generate_tab(ui: App, db_state: gr.State, model_call: dict) -> None:
-    """The Generate SQL tab: question, schema (example, upload or your database), SQL, verdict, Run."""
+    """The Generate SQL tab: ask, see the SQL, its rows and chart at once; correct it; ask again."""
+    kept, history = gr.State(None), gr.State([])
     with gr.Row():
         with gr.Column(scale=3):
-            question = gr.Textbox(label="Question", placeholder="How many employees are there?", max_lines=3)
-            schema = gr.Code(label="Schema (CREATE TABLE, optionally INSERT rows)", language="sql",
-                             value=SCHEMAS.get("company", ""), lines=10)
-            with gr.Row():
-                choices = list(SCHEMAS) + ([YOUR_DATABASE] if ui.config.database_url else [])
-                example = gr.Dropdown(choices, label="Example schema", value="company")
-                upload = gr.File(label="Or upload SQLite / CSV / Parquet", file_count="multiple",
-                                 file_types=[".sqlite", ".db", ".sqlite3", ".csv", ".parquet"])
-            upload_msg = gr.Markdown()
-            tables = gr.Textbox(label="Tables to show the model (comma-separated; empty: chosen by "
-                                      "schema linking for large schemas)", value="", max_lines=1)
-            votes = gr.Slider(1, MAX_VOTES, value=ui.config.votes, step=1,
-                              label="Thorough: answers to generate and run (the most common result wins; "
-                                    "needs rows; each one costs about the time of one answer)")
+            a = ask_column(ui)
         with gr.Column(scale=2):
-            dialect = gr.Dropdown(list(DIALECTS), value="sqlite", label="SQL dialect")
-            go = gr.Button("Generate SQL", variant="primary")
-            sql = gr.Code(label="SQL", language="sql", lines=6, interactive=True)
-            verdict = gr.Markdown()
-            run_btn = gr.Button("Run (the SQL as edited) on the schema's rows, the upload or your database")
-            run_status = gr.Markdown()
-            result = gr.Dataframe(label="Result", interactive=False, value=EMPTY)
-            gr.DeepLinkButton()
-    gr.Examples(EXAMPLE_QUESTIONS, inputs=[question, schema])
-    example.change(ui.choose_schema, example, [schema, db_state, upload_msg, dialect], api_visibility="private")
-    upload.upload(ui.use_upload, upload, [schema, db_state, upload_msg], api_visibility="private")
-    asked = [question, schema, dialect, db_state, tables, votes]
-    go.click(ui.generate_sql, asked, [sql, verdict], api_name="generate_sql", **model_call)
-    question.submit(ui.generate_sql, asked, [sql, verdict], api_visibility="private", **model_call)
-    run_btn.click(ui.run_sql, [sql, dialect, schema, db_state], [result, run_status], api_name="run_sql")
+            b = answer_column()
+    gr.Examples(EXAMPLE_QUESTIONS, inputs=[a["question"], a["schema"]])
+    a["example"].input(ui.choose_schema, a["example"], [a["schema"], db_state, a["upload_msg"], b["dialect"]],
+                       api_visibility="private")
+    a["upload"].upload(ui.use_upload, a["upload"], [a["schema"], db_state, a["upload_msg"]], api_visibility="private")
+    asked = [a["question"], a["schema"], b["dialect"], db_state, a["tables"], a["votes"]]
+    shown = [b["sql"], b["verdict"], kept]
+    after = dict(fn=ui.show_answer, inputs=[kept, history, a["example"]], api_visibility="private",
+                 outputs=[b["result"], b["run_status"], b["bar"], b["line"], b["one_line"], history, a["recent"]])
+    b["go"].click(ui.ask, asked, shown, api_name="generate_sql", **model_call).then(**after)
+    a["question"].submit(ui.ask, asked, shown, api_visibility="private", **model_call).then(**after)
+    b["run"].click(ui.run_sql, [b["sql"], b["dialect"], a["schema"], db_state], [b["result"], b["run_status"]],
+                   api_name="run_sql").then(frame_plots, b["result"], [b["bar"], b["line"]], api_visibility="private")
+    a["recent"].input(ui.recall, [a["recent"], history], [a["question"], a["schema"], a["example"], b["dialect"],
+                                                          db_state, b["sql"]], api_visibility="private")
+    b["right"].click(functools.partial(ui.mark, right=True), [kept, b["sql"]], b["feedback_msg"],
+                     api_visibility="private")
+    b["wrong"].click(functools.partial(ui.mark, right=False), [kept, b["sql"]], b["feedback_msg"],
+                     api_visibility="private")
+    gr.api(ui.save_correction, api_name="save_correction")
 
 
 def validate_tab(ui: App) -> None:
@@ -343,7 +500,7 @@ def compare_tab(ui: App, db_state: gr.State, model_call: dict) -> None:
 
 def build(ui: App) -> gr.Blocks:
     """The page: Generate / Validate / Compare tabs wired to `ui`'s handlers (API names for gradio_client)."""
-    model_call = dict(concurrency_limit=ui.config.concurrency, concurrency_id="model")
+    model_call = dict(concurrency_limit=ui.config.model_calls, concurrency_id="model")
     with gr.Blocks(title="nl2sql") as demo:
         gr.Markdown("# nl2sql\nAsk a question in plain English, get SQL you can check and run. "
                     "A small model (SmolLM2-135M) on CPU: check its SQL before you trust it.")

@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nl2sql import feedback
 from nl2sql.backends import DEFAULT_MAX_NEW_TOKENS, NAMES as BACKENDS, Backend, BackendUnavailable, open_backend
 from nl2sql.models import ModelSpecError, shipped_model
 from nl2sql.pipeline import DEFAULT_CANDIDATES, DEFAULT_CONSTRAIN, Request, read_schema_of, value_hits
@@ -21,6 +22,13 @@ from nl2sql.sql import SqlError, Unknown, ground, pretty, transpile, validate
 from nl2sql.upload import (SQLITE_SUFFIXES, TABLE_SUFFIXES, UPLOAD_NAME, UPLOAD_PREFIX, Upload,  # noqa: F401
                            UploadError, load_upload as read_upload)
 
+
+
+# Model calls at once by backend, unless CONCURRENCY says: a server batches the requests it is sent at once
+# (vLLM) or queues them (llama.cpp's server); a local engine already uses every core for one call (and llama.cpp
+# takes one at a time anyway), so more at once only makes each wait longer.
+CONCURRENCY = {"remote": 8}
+LOCAL_CONCURRENCY = 1
 
 
 class InputError(ValueError):
@@ -56,9 +64,16 @@ class ServiceConfig:
     max_sql_chars: int = 10_000
     max_upload_mb: int = 20
     max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS
-    concurrency: int = 1  # model calls at once (2 CPU cores: one at a time is fastest overall)
+    concurrency: int | None = None  # model calls at once (CONCURRENCY); None: the backend's own (`model_calls`)
     queue_size: int = 64
     database_url: str | None = field(default=None, repr=False)  # DATABASE_URL: "Your database" (nl2sql.database)
+    feedback: bool = True  # users' corrections kept (nl2sql.feedback); NL2SQL_FEEDBACK=0 turns it off
+    data_dir: str = ""  # where corrections are kept; empty: nl2sql.feedback.data_dir()
+
+    @property
+    def model_calls(self) -> int:
+        """Model calls at once: CONCURRENCY when set, else the backend's (8 for remote, 1 for local engines)."""
+        return self.concurrency or CONCURRENCY.get(self.backend, LOCAL_CONCURRENCY)
 
     @classmethod
     def from_env(cls, env=None) -> "ServiceConfig":
@@ -75,9 +90,10 @@ class ServiceConfig:
                    max_sql_chars=_int_env(env, "MAX_SQL_CHARS", 10_000),
                    max_upload_mb=_int_env(env, "MAX_UPLOAD_MB", 20),
                    max_new_tokens=_int_env(env, "MAX_NEW_TOKENS", DEFAULT_MAX_NEW_TOKENS),
-                   concurrency=_int_env(env, "CONCURRENCY", 1),
+                   concurrency=_int_env(env, "CONCURRENCY", 0) or None,
                    queue_size=_int_env(env, "QUEUE_SIZE", 64),
-                   database_url=(env.get("DATABASE_URL") or "").strip() or None)
+                   database_url=(env.get("DATABASE_URL") or "").strip() or None,
+                   feedback=feedback.enabled(env), data_dir=str(feedback.data_dir(env)))
 
 
 def check_text(value: str | None, name: str, limit: int, required: bool = False) -> str:
