@@ -144,25 +144,36 @@ def _without(argv: list[str], flags: set[str]) -> list[str]:
     return args
 
 
-def continue_command(argv: list[str]) -> str:
-    """The command that continues this run: the same arguments with --resume_from_checkpoint true."""
+def launcher(processes: int = 1, cpu: bool = False) -> list[str]:
+    """What starts training.train again: python for one process; for several, accelerate launch with the
+    repository's config for GPUs or CPU processes (on several machines: run it on each, with the machine flags)."""
+    if processes <= 1:
+        return ["python", "-m", "training.train"]
+    config = "training/accelerate-cpu.yaml" if cpu else "training/accelerate.yaml"
+    return ["accelerate", "launch", "--config_file", config, "--num_processes", str(processes), "-m", "training.train"]
+
+
+def continue_command(argv: list[str], start: list[str] | None = None) -> str:
+    """The command that continues this run: the same arguments with --resume_from_checkpoint true, started by
+    `start` (see launcher; python for one process)."""
     args = _without(argv, {"--resume_from_checkpoint"})
-    return shlex.join(["python", "-m", "training.train", *args, "--resume_from_checkpoint", "true"])
+    return shlex.join([*(start or launcher()), *args, "--resume_from_checkpoint", "true"])
 
 
-def copy_continue_command(argv: list[str], keep_copy: str, steps_left: int, step: int) -> str:
+def copy_continue_command(argv: list[str], keep_copy: str, steps_left: int, step: int,
+                          start: list[str] | None = None) -> str:
     """The command that continues the run from its kept copy when output_dir (its checkpoints) is lost: the same
     arguments with --warm_start KEEP_COPY, --max_steps STEPS_LEFT and --seed STEP (so the new leg's data order
     differs from the one the lost leg saw) in place of theirs and of any resume flag."""
     args = _without(argv, {"--resume_from_checkpoint", "--warm_start", "--max_steps", "--seed"})
-    return shlex.join(["python", "-m", "training.train", *args, "--warm_start", keep_copy,
+    return shlex.join([*(start or launcher()), *args, "--warm_start", keep_copy,
                        "--max_steps", str(steps_left), "--seed", str(step)])
 
 
-def with_copy_command(status: dict, argv: list[str], keep_copy: str) -> dict:
+def with_copy_command(status: dict, argv: list[str], keep_copy: str, start: list[str] | None = None) -> dict:
     """Pure: `status` with `continue_from_copy`, the command that goes on from the kept copy (None when done)."""
     left = status["max_steps"] - status["step"]
-    return dict(status, continue_from_copy=copy_continue_command(argv, keep_copy, left, status["step"])
+    return dict(status, continue_from_copy=copy_continue_command(argv, keep_copy, left, status["step"], start)
                 if left > 0 else None)
 
 
@@ -171,6 +182,12 @@ def read_relay(output_dir: Path) -> dict:
         return json.loads((Path(output_dir) / RELAY_FILE).read_text())
     except (OSError, ValueError):
         return {}
+
+
+def rows_per_step(per_device_batch: int, grad_accum: int, processes: int = 1) -> int:
+    """Rows one optimizer step trains on: the global batch. Every process (a GPU, or a share of a CPU) takes its
+    own `per_device_batch` rows per micro-batch, `grad_accum` micro-batches a step, and the gradients are averaged."""
+    return per_device_batch * grad_accum * max(1, processes)
 
 
 def relay_status(previous: dict, leg: dict, step: int, rows_per_step: int, max_steps: int, command: str,
@@ -221,9 +238,11 @@ def keep_checkpoint(checkpoint: Path, out: Path, base: str, status: dict) -> Pat
 
 
 def recorder(output_dir: str, argv: list[str], rows_per_step: int, hardware: str, warm_start: str | None,
-             keep_copy: str | None = None, base: str | None = None):
+             keep_copy: str | None = None, base: str | None = None, start: list[str] | None = None):
     """A TrainerCallback that rewrites relay.json at every save and at the end of training, and with
-    `keep_copy` keeps the newest checkpoint's adapter there (see keep_checkpoint)."""
+    `keep_copy` keeps the newest checkpoint's adapter there (see keep_checkpoint). `rows_per_step` is the global
+    batch (see rows_per_step); `start` starts the commands it records (see launcher). With several processes only
+    the first one writes (the others return at once)."""
     from transformers import TrainerCallback
 
     origin = read_relay(Path(warm_start)) if warm_start else {}  # read before a keep_copy can overwrite it
@@ -236,7 +255,7 @@ def recorder(output_dir: str, argv: list[str], rows_per_step: int, hardware: str
         def write(self, state, args):
             self.leg.update(to_step=state.global_step, minutes=round((time.time() - self.start) / 60, 1))
             status = relay_status(read_relay(Path(output_dir)), dict(self.leg), state.global_step, rows_per_step,
-                                  args.max_steps, continue_command(argv), origin)
+                                  args.max_steps, continue_command(argv, start), origin)
             (Path(output_dir) / RELAY_FILE).write_text(json.dumps(status, indent=2))
             return status
 
@@ -244,13 +263,16 @@ def recorder(output_dir: str, argv: list[str], rows_per_step: int, hardware: str
             self.leg["from_step"] = state.global_step  # a resumed leg starts at its checkpoint's step
 
         def on_save(self, args, state, control, **kwargs):
+            if not state.is_world_process_zero:
+                return
             status = self.write(state, args)
             checkpoint = Path(args.output_dir) / f"checkpoint-{state.global_step}"
             if keep_copy and (checkpoint / "adapter_model.safetensors").is_file():
-                status = with_copy_command(status, argv, keep_copy)
+                status = with_copy_command(status, argv, keep_copy, start)
                 keep_checkpoint(checkpoint, Path(keep_copy), base, status)
 
         def on_train_end(self, args, state, control, **kwargs):
-            self.write(state, args)
+            if state.is_world_process_zero:
+                self.write(state, args)
 
     return RelayRecorder()

@@ -60,7 +60,8 @@ class DataArguments:
                 "infer_keys): practice for databases that declare none"})
     shared_prefix_packing: bool = field(default=False, metadata={
         "help": "rows whose prompts start alike (one schema, as shown) share one copy of that start in a micro-batch "
-                "(training.packing): the same loss, far fewer tokens; the row order is arranged for it (one process)"})
+                "(training.packing): the same loss, far fewer tokens; the row order is arranged for it (with several "
+                "processes too: each reads whole micro-batches)"})
 
 
 def used_tables(sql: str) -> set[str]:
@@ -202,19 +203,26 @@ class Hardware:
     bf16: bool  # where the device computes it fast (nl2sql.models.bf16_supported): CUDA, AMX, avx512_bf16
     use_cpu: bool  # transformers refuses bf16 on a CPU unless told it is one
     activation_checkpointing: bool = False  # a 135M model fits everywhere; checkpointing only costs time
+    # Several processes: every parameter takes part in each step, so DDP need not walk the graph looking for
+    # unused ones (transformers' default looks, and warns that it found none)
+    ddp_find_unused_parameters: bool = False
 
 
 def detect_hardware(device_is_cuda: bool) -> Hardware:
     return Hardware(bf16=bf16_supported("cuda" if device_is_cuda else "cpu"), use_cpu=not device_is_cuda)
 
 
-def hardware_label() -> str:
+def hardware_label(processes: int = 1, cpu: bool = False) -> str:
+    """The device a run trains on, with its process count when there are several (each process: one GPU, or a
+    share of the CPU's threads); `cpu`: a CPU run even where CUDA is present (use_cpu)."""
     import torch
 
-    if torch.cuda.is_available():
-        return torch.cuda.get_device_name(0)
+    if torch.cuda.is_available() and not cpu:
+        name = torch.cuda.get_device_name(0)
+        return f"{processes} x {name}" if processes > 1 else name
     isa = next((f for f in ("amx_bf16", "avx512_bf16", "avx512f", "avx2") if f in cpu_flags()), "")
-    return f"{cpu_name()} ({torch.get_num_threads()} threads, {platform.machine()}{', ' + isa if isa else ''})"
+    label = f"{cpu_name()} ({torch.get_num_threads()} threads, {platform.machine()}{', ' + isa if isa else ''})"
+    return f"{label} x {processes} processes" if processes > 1 else label
 
 
 def plot_losses(log_history: list[dict], path: Path) -> None:
@@ -239,6 +247,10 @@ def plot_losses(log_history: list[dict], path: Path) -> None:
 
 def model_card(info: dict) -> str:
     losses = info.get("losses", {})
+    processes = info.get("processes", 1)  # the global batch: batch x grad-accum x processes
+    seen = info['steps'] * info['batch'] * info['grad_accum'] * processes
+    batch = f"batch {info['batch']} x grad-accum {info['grad_accum']}"
+    batch += f" x {processes} processes" if processes > 1 else ""
     return f"""---
 base_model: {info['base']}
 library_name: {'peft' if info['lora'] else 'transformers'}
@@ -254,8 +266,8 @@ Text-to-SQL {'LoRA adapter' if info['lora'] else 'model'} fine-tuned from `{info
 | | |
 |---|---|
 | data | {', '.join(f'{s} (weight {w})' for s, w in info['data'])} |
-| rows | {info['train_rows']} in the mixture, {info['steps'] * info['batch'] * info['grad_accum']} seen (held out: {info['eval_rows']}) |
-| steps | {info['steps']} (batch {info['batch']} x grad-accum {info['grad_accum']}, lr {info['lr']}) |
+| rows | {info['train_rows']} in the mixture, {seen} seen (held out: {info['eval_rows']}) |
+| steps | {info['steps']} ({batch}, lr {info['lr']}) |
 | precision | {'bf16' if info['bf16'] else 'fp32'} |
 | time | {info['minutes']:.1f} min on {info['hardware']} |
 | final train loss | {losses.get('train', 'n/a')} |
@@ -282,10 +294,16 @@ def completion_only_loss(model, inputs: dict, num_items_in_batch=None):
     import torch.nn.functional as F
 
     labels = inputs["labels"]
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model
-    # Packed batches (training.packing) bring a 4D attention mask and position ids; plain ones a 2D mask.
-    hidden = base.get_decoder()(input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"),
-                                position_ids=inputs.get("position_ids"), use_cache=False).last_hidden_state
+    # The model's own forward, so that a DistributedDataParallel wrapper (several processes) syncs the gradients,
+    # with no logits kept (logits_to_keep: no position): the output layer runs below, on completion positions
+    # only. The last hidden state comes after the final norm. Packed batches (training.packing) bring a 4D
+    # attention mask and position ids; plain ones a 2D mask.
+    out = model(input_ids=inputs["input_ids"], attention_mask=inputs.get("attention_mask"),
+                position_ids=inputs.get("position_ids"), use_cache=False, output_hidden_states=True,
+                logits_to_keep=labels.new_zeros(0))
+    hidden = out.hidden_states[-1]
+    inner = getattr(model, "module", model)  # DistributedDataParallel holds the model as .module
+    base = inner.get_base_model() if hasattr(inner, "get_base_model") else inner
     targets = labels[:, 1:]
     keep = targets != -100
     logits = base.get_output_embeddings()(hidden[:, :-1][keep]).float()

@@ -5,7 +5,8 @@ Supervised fine-tuning with trl's SFTTrainer. Arguments are dataclasses parsed b
 (trl: model_name_or_path, use_peft, lora_*). Prompts come from nl2sql.prompt, so training and serving
 share one format; the loss falls on the SQL only. bf16 follows the hardware unless set.
 
-Multi-GPU / multi-node: accelerate launch --config_file training/accelerate.yaml -m training.train --config ...
+Several processes (GPUs, CPU processes, machines): accelerate launch --config_file training/accelerate.yaml (GPUs) or
+training/accelerate-cpu.yaml (CPU processes, gloo) -m training.train --config ...; see docs/training.md.
 Resume: add --resume_from_checkpoint true (newest usable checkpoint in output_dir) or a checkpoint path.
 Warm start: --warm_start models/nl2sql-smollm2-135m-lora (a committed adapter's weights, fresh optimizer
 and schedule) continues a run whose checkpoints are gone. Every save rewrites output_dir/relay.json: the
@@ -22,7 +23,8 @@ from pathlib import Path
 
 from training.sft import (DataArguments, base_location, completion_only_loss, detect_hardware, hardware_label,
                           load_mixture, model_card, plot_losses, to_dataset, write_config)
-from training.relay import RelayArguments, RelayError, check_warm_start, recorder, resume_target, warm_started_model
+from training.relay import (RelayArguments, RelayError, check_warm_start, launcher, recorder, resume_target,
+                            rows_per_step, warm_started_model)
 
 
 def parse(argv: list[str]):
@@ -60,9 +62,18 @@ def peft_config(model_args, relay_args=None):
 
 
 def finalize(trainer, data_args, sft_args, model_args, *configs, info: dict) -> None:
-    """Save weights + tokenizer, and the run's artifacts, so the dir loads with nl2sql.models.load."""
+    """Save weights + tokenizer, and the run's artifacts, so the dir loads with nl2sql.models.load. Every process
+    calls it (saving a distributed model may need them all); the first process alone writes the other files."""
     out = Path(sft_args.output_dir)
     trainer.save_model(str(out))
+    if trainer.is_world_process_zero():
+        write_artifacts(trainer, out, data_args, sft_args, model_args, *configs, info=info)
+    if sft_args.push_to_hub:
+        trainer.push_to_hub()  # every process too: it saves again, then the first one uploads
+
+
+def write_artifacts(trainer, out: Path, data_args, sft_args, model_args, *configs, info: dict) -> None:
+    """The tokenizer, the adapter's base by spec, log_history.json, loss.png, the model card and run_config.json."""
     trainer.processing_class.save_pretrained(str(out))
     adapter_cfg = out / "adapter_config.json"
     if adapter_cfg.is_file():  # name the base by its spec (e.g. "packaged"), not a cache path
@@ -81,8 +92,6 @@ def finalize(trainer, data_args, sft_args, model_args, *configs, info: dict) -> 
     info["steps"] = trainer.state.global_step
     (out / "README.md").write_text(model_card(info))
     write_config(out, data_args, sft_args, model_args, *configs)
-    if sft_args.push_to_hub:
-        trainer.push_to_hub()
 
 
 def packed_data(train_ds, tokenizer, sft_args):
@@ -92,8 +101,11 @@ def packed_data(train_ds, tokenizer, sft_args):
 
     from training.packing import PackingCollator, grouped_order, prefix_key
 
-    rows_per_step = sft_args.per_device_train_batch_size * sft_args.gradient_accumulation_steps
-    epochs = math.ceil(sft_args.max_steps * rows_per_step / len(train_ds)) if sft_args.max_steps > 0 \
+    # Each process reads whole micro-batches of this order in turn (accelerate shards the batches, not the rows),
+    # so a micro-batch stays one group with several processes too; a step reads rows_per_step rows of it.
+    step_rows = rows_per_step(sft_args.per_device_train_batch_size, sft_args.gradient_accumulation_steps,
+                              sft_args.world_size)
+    epochs = math.ceil(sft_args.max_steps * step_rows / len(train_ds)) if sft_args.max_steps > 0 \
         else math.ceil(sft_args.num_train_epochs)
     order = grouped_order([prefix_key(p) for p in train_ds["prompt"]], sft_args.per_device_train_batch_size,
                           sft_args.seed, epochs)
@@ -110,6 +122,10 @@ def trainer_class():
     class CompletionOnlySFTTrainer(SFTTrainer):
         def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
             loss = completion_only_loss(model, inputs, num_items_in_batch)
+            if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+                # num_items_in_batch counts every process's tokens and the gradients are averaged over the
+                # processes: scale back up, as Trainer.compute_loss does (else the loss and the step shrink N-fold)
+                loss = loss * self.accelerator.num_processes
             return (loss, {"loss": loss}) if return_outputs else loss
 
     return CompletionOnlySFTTrainer
@@ -137,10 +153,12 @@ def main(argv: list[str] | None = None) -> int:
     if data_args.shared_prefix_packing:
         train_ds, collator = packed_data(train_ds, tokenizer, sft_args)
     Path(sft_args.output_dir).mkdir(parents=True, exist_ok=True)
-    write_config(Path(sft_args.output_dir), data_args, sft_args, model_args, relay_args)
-    rows_per_step = sft_args.per_device_train_batch_size * sft_args.gradient_accumulation_steps
-    relay = recorder(sft_args.output_dir, argv, rows_per_step, hardware_label(), relay_args.warm_start,
-                     relay_args.keep_copy, model_args.model_name_or_path)
+    if sft_args.process_index == 0:
+        write_config(Path(sft_args.output_dir), data_args, sft_args, model_args, relay_args)
+    processes, hardware = sft_args.world_size, hardware_label(sft_args.world_size, sft_args.use_cpu)
+    relay = recorder(sft_args.output_dir, argv, rows_per_step(sft_args.per_device_train_batch_size,
+                     sft_args.gradient_accumulation_steps, processes), hardware, relay_args.warm_start,
+                     relay_args.keep_copy, model_args.model_name_or_path, launcher(processes, sft_args.use_cpu))
     trainer = trainer_class()(model=model, args=sft_args, train_dataset=train_ds, eval_dataset=eval_ds,
                               processing_class=tokenizer, peft_config=peft_config(model_args, relay_args),
                               callbacks=[relay], data_collator=collator)
@@ -151,9 +169,10 @@ def main(argv: list[str] | None = None) -> int:
             "data": list(zip(data_args.data_sources, data_args.data_weights)), "train_rows": len(train_ds),
             "eval_rows": len(eval_ds) if eval_ds is not None else 0, "batch": sft_args.per_device_train_batch_size,
             "grad_accum": sft_args.gradient_accumulation_steps, "lr": sft_args.learning_rate, "bf16": sft_args.bf16,
-            "minutes": (time.perf_counter() - start) / 60, "hardware": hardware_label()}
+            "processes": processes, "minutes": (time.perf_counter() - start) / 60, "hardware": hardware}
     finalize(trainer, data_args, sft_args, model_args, relay_args, info=info)
-    print(f"saved to {sft_args.output_dir} ({info['steps']} steps, {info['minutes']:.1f} min)", file=sys.stderr)
+    if trainer.is_world_process_zero():
+        print(f"saved to {sft_args.output_dir} ({info['steps']} steps, {info['minutes']:.1f} min)", file=sys.stderr)
     return 0
 
 
