@@ -13,7 +13,7 @@ AGREE ?= transformers:float32,llama.cpp:f16,llama.cpp:q8_0
 
 .PHONY: app cli test test-slow test-all bench bench-app bench-backends bench-train synth train evaluate export clean
 
-$(VENV)/.installed: requirements.txt scripts/install.sh
+$(VENV)/.installed: requirements.txt requirements-serve.txt scripts/install.sh
 	VENV=$(VENV) bash scripts/install.sh requirements.txt
 	touch $@
 

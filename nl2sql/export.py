@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib.metadata
 import json
 import os
 import shutil
@@ -190,12 +191,17 @@ def export(spec: str, out: str | Path, quant: str = DEFAULT_QUANT) -> Path:
 
 
 def fingerprint(spec: str) -> str:
-    """A short hash of what `spec` loads: file contents (size + mtime for big files), or the spec itself."""
-    from nl2sql.models import packaged_gguf, resolve
+    """A short hash of what `spec` loads: file contents (size + mtime for big files), or the spec itself. The
+    packaged file counts by its package's version, name and size, not its mtime: a reinstall (or the lean
+    image's second environment) installs the same released file at another time."""
+    from nl2sql.models import PACKAGED_DIST, packaged_gguf, resolve
 
     source = resolve(spec)
     h = hashlib.sha256(spec.encode())
-    paths = [packaged_gguf()] if source.kind == "packaged" else []
+    if source.kind == "packaged":
+        gguf = packaged_gguf()
+        h.update(f"{importlib.metadata.version(PACKAGED_DIST)}:{gguf.name}:{gguf.stat().st_size}".encode())
+    paths = []
     if source.kind in ("adapter", "checkpoint"):
         paths = sorted(p for p in Path(source.location).iterdir() if p.is_file() and p.suffix in _MODEL_FILES)
     if source.kind == "adapter":

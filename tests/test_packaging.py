@@ -10,29 +10,51 @@ ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = (ROOT / "Dockerfile").read_text()
 
 
+def _stages() -> tuple[str, str]:
+    """(builder stage, runtime stage) of the two-stage Dockerfile."""
+    parts = re.split(r"^FROM ", DOCKERFILE, flags=re.M)
+    assert len(parts) == 3, "two stages: a builder and the runtime"
+    return parts[1], parts[2]
+
+
 def test_dockerfile_uses_the_shared_install_script_and_cpu_torch():
-    assert re.search(r"^FROM python:3\.11-slim$", DOCKERFILE, re.M)
-    assert "bash scripts/install.sh requirements.txt" in DOCKERFILE and "download.pytorch.org/whl/cpu" in DOCKERFILE
+    builder, runtime = _stages()
+    assert builder.startswith("python:3.11-slim AS builder") and runtime.startswith("python:3.11-slim\n")
+    assert "bash scripts/install.sh requirements.txt" in builder and "download.pytorch.org/whl/cpu" in builder
+    assert "bash scripts/install.sh requirements-serve.txt" in runtime
     makefile = (ROOT / "Makefile").read_text()
     assert "bash scripts/install.sh requirements.txt" in makefile  # the same path CI runs
 
 
+def test_the_runtime_stage_serves_without_a_compiler_or_torch():
+    builder, runtime = _stages()
+    assert "build-essential" in builder and "build-essential" not in runtime and "cmake" not in runtime
+    assert "requirements.txt" not in runtime.replace("requirements-serve.txt", "")
+    serve = (ROOT / "requirements-serve.txt").read_text()
+    assert not re.search(r"^(torch|peft|trl|accelerate|datasets|matplotlib)==", serve, re.M)
+    assert "-r requirements-serve.txt" in (ROOT / "requirements.txt").read_text()  # one list of serving pins
+    # only the GGUF exports come over from the builder, not the fp32 conversion of the packaged model
+    assert "COPY --from=builder --chown=user /home/user/.cache/nl2sql/gguf /home/user/.cache/nl2sql/gguf" in runtime
+
+
 def test_dockerfile_runs_as_uid_1000_converts_the_model_and_checks_health():
-    assert "useradd --create-home --uid 1000 user" in DOCKERFILE and "\nUSER user\n" in DOCKERFILE
-    assert "packaged_checkpoint()" in DOCKERFILE and "EXPOSE 7860" in DOCKERFILE and "HEALTHCHECK" in DOCKERFILE
-    assert 'CMD ["python", "app.py"]' in DOCKERFILE  # the address from GRADIO_SERVER_* / PORT (app.listen_address)
+    builder, runtime = _stages()
+    assert "useradd --create-home --uid 1000 user" in runtime and "\nUSER user\n" in runtime
+    assert "packaged_checkpoint()" in builder and "EXPOSE 7860" in runtime and "HEALTHCHECK" in runtime
+    assert 'CMD ["python", "app.py"]' in runtime  # the address from GRADIO_SERVER_* / PORT (app.listen_address)
 
 
 def test_build_time_conversion_command_is_valid_python():
-    cmd = re.search(r'RUN python -c "(.+?)"', DOCKERFILE).group(1)
+    cmd = re.search(r'RUN /opt/build/bin/python -c "(.+?)"', DOCKERFILE).group(1)
     compile(cmd, "<dockerfile>", "exec")
     assert "nl2sql.models" in cmd
 
 
 def test_image_compiles_llama_cpp_portably_and_exports_the_defaults():
-    assert "build-essential" in DOCKERFILE and "-DGGML_NATIVE=OFF" in DOCKERFILE and "-DGGML_AVX2=ON" in DOCKERFILE
-    assert "python -m nl2sql.export --defaults" in DOCKERFILE
-    assert re.search(r"^llama-cpp-python==[\d.]+$", (ROOT / "requirements.txt").read_text(), re.M)
+    builder, _ = _stages()
+    assert "-DGGML_NATIVE=OFF" in builder and "-DGGML_AVX2=ON" in builder and "pip wheel" in builder
+    assert "python -m nl2sql.export --defaults" in builder
+    assert re.search(r"^llama-cpp-python==[\d.]+$", (ROOT / "requirements-serve.txt").read_text(), re.M)
     assert "-m nl2sql.export --defaults" in (ROOT / "scripts" / "install.sh").read_text()  # make / CI too
     out = subprocess.run([sys.executable, "-m", "nl2sql.export", "--help"], cwd=ROOT, capture_output=True, text=True)
     assert out.returncode == 0 and "--defaults" in out.stdout
@@ -53,7 +75,8 @@ def test_space_deploy_dry_run_lists_the_app_not_the_junk():
     out = subprocess.run([sys.executable, "deploy/space.py", "--repo", "me/nl2sql", "--dry-run"], cwd=ROOT,
                          capture_output=True, text=True, check=True)
     files = out.stdout.split()
-    assert {"app.py", "Dockerfile", "README.md", "requirements.txt", "scripts/install.sh", "nl2sql/pipeline.py"} <= set(files)
+    assert {"app.py", "Dockerfile", "README.md", "requirements.txt", "requirements-serve.txt", "scripts/install.sh",
+            "nl2sql/pipeline.py"} <= set(files)
     assert not [f for f in files if f.startswith((".venv/", ".git/", "tests/", "runs/")) or "__pycache__" in f]
     assert "would be uploaded to spaces/me/nl2sql" in out.stderr
 
@@ -70,3 +93,20 @@ def test_every_make_target_the_readme_names_exists():
     targets = set(re.findall(r"^([a-z][\w-]*):", makefile, re.M))
     named = set(re.findall(r"\bmake ([a-z][\w-]*)", readme))
     assert named and named <= targets, sorted(named - targets)
+
+
+def test_serving_without_torch_says_what_to_install(monkeypatch):
+    """The lean image has no torch: `auto` picks the CPU (llama.cpp), and asking for transformers says why not."""
+    import importlib.util
+
+    import pytest
+
+    from nl2sql.backends import BackendUnavailable, open_backend
+    from nl2sql.models import auto_device
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "torch" else real(name, *a))
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` raises ImportError, as when it is absent
+    assert auto_device() == "cpu"
+    with pytest.raises(BackendUnavailable, match="needs torch.*requirements.txt"):
+        open_backend("packaged", "transformers")

@@ -33,6 +33,11 @@ def __getattr__(name: str):
 
 
 def _transformers(spec: str, **opts) -> Backend:
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:  # the lean image installs requirements-serve.txt only
+        raise BackendUnavailable("the transformers backend needs torch, which this install leaves out (it serves "
+                                 "with llama.cpp): pip install -r requirements.txt, or use BACKEND=llama.cpp")
     from nl2sql.backends.hf import TransformersBackend
     from nl2sql.models import load
 
