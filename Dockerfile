@@ -32,6 +32,8 @@ ENV PYTHONUNBUFFERED=1 \
     GRADIO_ANALYTICS_ENABLED=False \
     PORT=7860
 RUN useradd --create-home --uid 1000 user
+# llama.cpp's compiled library links the OpenMP runtime (the only system library serving needs)
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 && rm -rf /var/lib/apt/lists/*
 WORKDIR /home/user/app
 COPY requirements-serve.txt ./
 COPY scripts/install.sh scripts/install.sh

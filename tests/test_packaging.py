@@ -29,6 +29,7 @@ def test_dockerfile_uses_the_shared_install_script_and_cpu_torch():
 def test_the_runtime_stage_serves_without_a_compiler_or_torch():
     builder, runtime = _stages()
     assert "build-essential" in builder and "build-essential" not in runtime and "cmake" not in runtime
+    assert "libgomp1" in runtime  # llama.cpp's library links OpenMP; without it the backend does not load
     assert "requirements.txt" not in runtime.replace("requirements-serve.txt", "")
     serve = (ROOT / "requirements-serve.txt").read_text()
     assert not re.search(r"^(torch|peft|trl|accelerate|datasets|matplotlib)==", serve, re.M)

@@ -107,6 +107,8 @@ class LlamaCppBackend(Backend):
             import llama_cpp
         except ImportError as e:
             raise BackendUnavailable("llama-cpp-python is not installed (pip install llama-cpp-python)") from e
+        except (OSError, RuntimeError) as e:  # installed, but its compiled library cannot load (a missing libgomp)
+            raise BackendUnavailable(f"llama-cpp-python is installed but its library does not load: {e}") from e
         from nl2sql.models import tokenizer_at
 
         quant = quant or default_quant()
