@@ -154,6 +154,8 @@ def test_remote_answers_like_transformers(reference, tiny_model_dir):
         for p in PROMPTS:
             want, got = reference.generate(p, 10), remote.generate(p, 10)
             assert got.text == want.text and got.sql == want.sql and got.backend == "remote"
+        # greedy as the local backends decode: temperature 0 and no repetition penalty (llama.cpp's server has 1.1)
+        assert server.requests[0]["temperature"] == 0 and server.requests[0]["repeat_penalty"] == 1.0
         streamed = list(remote.stream(PROMPTS[0], 10))
         assert streamed[-1].done and not any(e.done for e in streamed[:-1])
         assert [g.text for g in remote.generate_batch(PROMPTS[:2], 10)] == [reference.generate(p, 10).text

@@ -1,10 +1,10 @@
 """The remote backend: any OpenAI-compatible completions server (vLLM, llama.cpp's server, TGI).
 
 The prompt is built here with the model's tokenizer (its chat template) and sent as text to
-/v1/completions with temperature 0 (or seeded sampling for execution-guided selection); the reply
-streams back and is cut at the end of the first
-statement, as on every backend. `spec` names the model whose tokenizer builds the prompt (the model
-the server serves, or one with the same chat template).
+/v1/completions with temperature 0 and no repetition penalty (or seeded sampling for execution-guided
+selection); the reply streams back and is cut at the end of the first statement, as on every backend.
+`spec` names the model whose tokenizer builds the prompt (the model the server serves, or one with the
+same chat template).
 """
 
 from __future__ import annotations
@@ -13,6 +13,11 @@ import os
 from collections.abc import Iterator
 
 from nl2sql.backends.base import DEFAULT_MAX_NEW_TOKENS, Backend, BackendUnavailable, Generation, Sampling, drive
+
+# llama.cpp's server penalises repeated tokens unless told (repeat_penalty 1.1), even at temperature 0: with it,
+# "hired after 2020" came back as hire_date > '2021-01-01'. The local backends use none; vLLM ignores the field
+# (its own repetition_penalty is 1.0 unless asked).
+NEUTRAL = {"repeat_penalty": 1.0}
 
 
 class RemoteBackend(Backend):
@@ -59,7 +64,7 @@ class RemoteBackend(Backend):
             decoding = {"temperature": sampling.temperature, "top_p": sampling.top_p, "seed": sampling.seed}
         try:
             response = self.client.completions.create(model=self.model, prompt=prompt, max_tokens=max_new_tokens,
-                                                      stream=True, **decoding)
+                                                      stream=True, extra_body=NEUTRAL, **decoding)
         except openai.OpenAIError as e:
             raise BackendUnavailable(f"the server at {self.client.base_url} failed: {e}") from e
         text = ""
