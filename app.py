@@ -1,7 +1,7 @@
 """python app.py [--port 7860] [--host 0.0.0.0] [--base-model SPEC] [--ft-model SPEC] [--backend auto] [--mcp]
 
 The nl2sql Gradio app: Generate SQL, Validate SQL, Compare base vs fine-tuned. Handlers (`App`) only
-adapt the UI to nl2sql (pipeline, service); API names for gradio_client: generate_sql, run_sql,
+adapt the UI to nl2sql (pipeline, service); API names for gradio_client: generate_sql, run_sql, save_correction,
 validate_sql, compare. Config from the environment (BASE_MODEL, FT_MODEL, BACKEND, MAX_*_CHARS, ...),
 overridable by flags; the page is built from a config (`build(App(config))`), with no module state.
 With DATABASE_URL set (a secret on a Space, a secure variable on Azure), "your database" joins the

@@ -25,6 +25,18 @@ PG_USER = "nl2sql"  # the server's superuser, made by initdb
 UNPRIVILEGED = "nobody"
 
 
+def stop_server(proc: subprocess.Popen | None, workdir: str | Path) -> None:
+    """Stop a server process we started (terminate, then kill after 20 s) and remove its temporary dir."""
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    shutil.rmtree(workdir, ignore_errors=True)
+
+
 def postgres_bin() -> Path | None:
     """The folder of initdb/pg_ctl from Debian's package (newest version), or None."""
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
@@ -151,13 +163,7 @@ class TempMariaDB:
         return self.url(name)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        shutil.rmtree(self.dir, ignore_errors=True)
+        stop_server(self.proc, self.dir)
 
     def __enter__(self) -> "TempMariaDB":
         return self.start()
