@@ -56,17 +56,21 @@ class JoinGraph:
 
     @cached_property
     def neighbours(self) -> dict[str, frozenset[str]]:
-        """Lower-cased table -> the tables an edge joins it to."""
-        out: dict[str, set[str]] = {}
-        for e in self.edges:
-            a, b = e.table.lower(), e.ref_table.lower()
-            if a != b:
-                out.setdefault(a, set()).add(b)
-                out.setdefault(b, set()).add(a)
-        return {k: frozenset(v) for k, v in out.items()}
+        """Lower-cased table -> the other tables an edge joins it to."""
+        pairs = ((e.table.lower(), e.ref_table.lower()) for e in self.edges)
+        return adjacency((a, b) for a, b in pairs if a != b)
 
     def between(self, a: str, b: str) -> list[Edge]:
         return [e for e in self.edges if e.joins(a, b)]
+
+
+def adjacency(pairs: Iterable[tuple[str, str]]) -> dict[str, frozenset[str]]:
+    """Table -> the tables it is paired with, each pair counted both ways round."""
+    out: dict[str, set[str]] = {}
+    for a, b in pairs:
+        out.setdefault(a, set()).add(b)
+        out.setdefault(b, set()).add(a)
+    return {k: frozenset(v) for k, v in out.items()}
 
 
 def key_path(neighbours: Mapping[str, Iterable[str]], start: Iterable[str], goal: str, max_hops: int) -> list[str]:

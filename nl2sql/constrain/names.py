@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from nl2sql.joins import join_graph
+from nl2sql.joins import adjacency, join_graph
 from nl2sql.schema import Schema, SchemaError, parse_schema
 
 
@@ -20,10 +20,7 @@ class Names:
 
     @cached_property
     def neighbours(self) -> dict[str, frozenset[str]]:
-        out: dict[str, set[str]] = {}
-        for a, _, b, _ in self.edges:
-            out.setdefault(a, set()).add(b)
-        return {k: frozenset(v) for k, v in out.items()}
+        return adjacency((a, b) for a, _, b, _ in self.edges)
 
     @cached_property
     def columns(self) -> frozenset[str]:
