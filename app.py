@@ -33,8 +33,9 @@ from nl2sql.pipeline import Answer, Decoding, Request, answer, answer_stream, ru
 from nl2sql.feedback import FeedbackError, FeedbackStore, data_dir, record
 from nl2sql.sandbox import RunResult, describe, shown
 from nl2sql.schema import SchemaError
-from nl2sql.service import (UPLOAD_NAME, UPLOAD_PREFIX, InputError, ModelPool, ServiceConfig, check_text, is_summary,
-                            load_upload, schema_box, show_upload, validation_report)
+from nl2sql.service import (SQLITE_SUFFIXES, TABLE_SUFFIXES, UPLOAD_NAME, UPLOAD_PREFIX, InputError, ModelPool,
+                            ServiceConfig, check_text, is_summary, load_upload, schema_box, show_upload,
+                            validation_report)
 from nl2sql.sql import DIALECTS, changes_data, pretty
 
 log = logging.getLogger("nl2sql.app")
@@ -397,8 +398,8 @@ def ask_column(ui: App) -> dict:
     with gr.Row():
         choices = list(SCHEMAS) + ([YOUR_DATABASE] if ui.config.database_url else [])
         c["example"] = gr.Dropdown(choices, label="Example schema", value="company")
-        c["upload"] = gr.File(label="Or upload SQLite / CSV / Parquet", file_count="multiple",
-                              file_types=[".sqlite", ".db", ".sqlite3", ".csv", ".parquet"])
+        c["upload"] = gr.File(label="Or upload SQLite / CSV / TSV / Parquet", file_count="multiple",
+                              file_types=list(SQLITE_SUFFIXES + TABLE_SUFFIXES))
     c["upload_msg"] = gr.Markdown()
     c["tables"] = gr.Textbox(label="Tables to show the model (comma-separated; empty: chosen by "
                                    "schema linking for large schemas)", value="", max_lines=1)

@@ -168,7 +168,7 @@ def _refusal(path: Path, max_mb: int) -> str | None:
     what = next((w for suffix, w in UPLOAD_KINDS.items() if path.name.lower().endswith(suffix)), None)
     if what or path.suffix.lower() not in SQLITE_SUFFIXES + TABLE_SUFFIXES:
         return f"{path.name} is {what}." if what else (
-            f"Upload either one SQLite file (.sqlite, .db) or CSV/Parquet files, not other kinds ({path.name}).")
+            f"Upload either one SQLite file (.sqlite, .db) or CSV/TSV/Parquet files, not other kinds ({path.name}).")
     if path.suffix.lower() == ".parquet":
         import pyarrow as pa
         import pyarrow.parquet as pq
@@ -189,7 +189,7 @@ def load_upload(paths: list[str | Path], max_mb: int, workdir: str | Path | None
     schema (nl2sql.upload); InputError with one line that names the file and the limit or the fix."""
     paths = [Path(p) for p in paths or []]
     if not paths:
-        raise InputError("Upload a SQLite file or one or more CSV or Parquet files.")
+        raise InputError("Upload a SQLite file or one or more CSV, TSV or Parquet files.")
     total = sum(p.stat().st_size for p in paths)
     if total > max_mb * 1024 * 1024:
         raise InputError(f"The upload is {total / 1e6:.1f} MB; the limit is {max_mb} MB.")
@@ -197,7 +197,7 @@ def load_upload(paths: list[str | Path], max_mb: int, workdir: str | Path | None
     if refusal:
         raise InputError(refusal)
     if len(paths) > 1 and any(p.suffix.lower() in SQLITE_SUFFIXES for p in paths):
-        raise InputError("Upload either one SQLite file (.sqlite, .db) or CSV/Parquet files, not both or several.")
+        raise InputError("Upload either one SQLite file (.sqlite, .db) or CSV/TSV/Parquet files, not both or several.")
     try:
         return read_upload(paths, workdir)
     except UploadError as e:

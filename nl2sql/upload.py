@@ -25,7 +25,7 @@ from nl2sql.sandbox import read_schema
 from nl2sql.schema import SchemaError
 
 UPLOAD_PREFIX, UPLOAD_NAME = "nl2sql-upload-", "data.sqlite"  # where an upload's private copy lives
-SQLITE_SUFFIXES, TABLE_SUFFIXES = (".sqlite", ".db", ".sqlite3"), (".csv", ".parquet")
+SQLITE_SUFFIXES, TABLE_SUFFIXES = (".sqlite", ".db", ".sqlite3"), (".csv", ".tsv", ".parquet")
 MAX_TABLES = 5000  # the schema is parsed once per upload: about 1 s per 1,000 tables on 2 cores
 SPREADSHEET = "cp1252"  # what Excel and LibreOffice write as "CSV" on Western systems: it wins a tie
 TIE, CLOSE = 0.01, 0.1  # charset-normalizer's chaos (0-1): readings this close to the cleanest tie with it;
@@ -127,15 +127,15 @@ def decode_text(data: bytes, name: str) -> tuple[str, str]:
     return data.decode(enc), f"{encoding_name(enc)} (detected{hint})"
 
 
-def _csv_rows(text: str, name: str, max_bytes: int) -> tuple[list[tuple[int, list[str]]], str]:
-    """(line number, fields) of each non-empty line, and the separator (',', else the header's ';' or tab);
-    UploadError for binary data, a value over `max_bytes` or text that is not CSV."""
+def _csv_rows(text: str, name: str, max_bytes: int, sep: str | None = None) -> tuple[list[tuple[int, list[str]]], str]:
+    """(line number, fields) of each non-empty line, and the separator (`sep`; when None ',', else the
+    header's ';' or tab); UploadError for binary data, a value over `max_bytes` or text that is not CSV."""
     bad = _CONTROL.search(text)
     if bad:
         raise UploadError(f"{name} holds binary data (control character 0x{ord(bad.group()):02x} on line "
                           f"{text.count(chr(10), 0, bad.start()) + 1}), not CSV text.")
     first = text.split("\n", 1)[0]
-    sep = max(";\t", key=first.count) if "," not in first and (";" in first or "\t" in first) else ","
+    sep = sep or (max(";\t", key=first.count) if "," not in first and (";" in first or "\t" in first) else ",")
     csv.field_size_limit(max(csv.field_size_limit(), max_bytes + 1))  # only ever raised: others keep theirs
     reader, rows = csv.reader(io.StringIO(text, newline=None), delimiter=sep), []
     try:
@@ -185,7 +185,8 @@ def _csv_table(conn: sqlite3.Connection, path: Path, used: set[str], notes: list
     if what:
         raise UploadError(f"{path.name} is not CSV: it is {what}.")
     text, encoding = decode_text(data, path.name)
-    rows, sep = _csv_rows(text, path.name, default_limits().max_value_bytes)
+    tab = "\t" if path.suffix.lower() == ".tsv" else None  # a .tsv file is tab-separated, commas in its header or not
+    rows, sep = _csv_rows(text, path.name, default_limits().max_value_bytes, tab)
     (_, raw), body = rows[0] if rows else (0, []), rows[1:]
     problem = ("is empty" if not rows else "has no header row" if not any(h.strip() for h in raw)
                else "has a header row but no data rows" if not body else None)
@@ -269,7 +270,7 @@ def _copy_sqlite(path: Path, out: Path, notes: list[str]) -> None:
 
 
 def load_upload(paths: list[Path], workdir: str | Path | None = None) -> Upload:
-    """One .sqlite/.db file, or CSV and Parquet files (one table each; nl2sql.service checks kinds and
+    """One .sqlite/.db file, or CSV/TSV and Parquet files (one table each; nl2sql.service checks kinds and
     sizes first), as a private SQLite file + its schema; UploadError naming the file and the fix."""
     out, notes, used = Path(tempfile.mkdtemp(prefix=UPLOAD_PREFIX, dir=workdir)) / UPLOAD_NAME, [], set()
     name = paths[0].name  # the file being read, for a message

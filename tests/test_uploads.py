@@ -107,7 +107,7 @@ REFUSED = {
                           "shop.db-wal is a SQLite write-ahead log, not a database: checkpoint it"),
     "an empty database": (lambda d: _write(d, "shop.db", b""), "shop.db is empty"),
     "a database beside a CSV": (lambda d: _write(d, "a.db", b"") + _write(d, "b.csv", "x\n1\n"),
-                                "Upload either one SQLite file (.sqlite, .db) or CSV/Parquet files, not both"),
+                                "Upload either one SQLite file (.sqlite, .db) or CSV/TSV/Parquet files, not both"),
     "another kind": (lambda d: _write(d, "notes.txt", "hello"), "not other kinds (notes.txt)"),
 }
 
@@ -167,6 +167,8 @@ def test_a_latin1_csv_comes_back_exactly_as_written(ui, tmp_path, encoding):
      "bom.csv read as UTF-8 (byte-order mark dropped)"),
     ("utf16.csv", "name\tcity\nJosé\tSão Paulo\n".encode("utf-16"), [["José", "São Paulo"]], ["name", "city"],
      "utf16.csv read as UTF-16, tab-separated"),
+    ("sales.tsv", b"region, country\tamount\nNorth, EU\t3,5\n", [["North, EU", "3,5"]], ["region_country", "amount"],
+     "sales.tsv read as UTF-8, tab-separated"),
     ("semi.csv", "a;b\n1;2,5\n".encode(), [[1, "2,5"]], ["a", "b"], "semi.csv read as UTF-8, separated by ';'"),
     ("dup.csv", b"a,a,\n1,2,3\n", [[1, 2, 3]], ["a", "a_2", "column_3"],
      "dup.csv: empty or repeated column names renamed: a_2, column_3"),
