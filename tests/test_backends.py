@@ -203,6 +203,15 @@ def test_llamacpp_answers_like_transformers(reference, tiny_model_dir, cache):
     assert len(list((cache / "gguf").glob("*-f32/model.gguf"))) == 1  # exported once into the cache
 
 
+def test_llamacpp_threads_follow_nl2sql_threads(tiny_model_dir, cache, monkeypatch):
+    monkeypatch.setenv("NL2SQL_THREADS", "1")
+    assert open_backend(str(tiny_model_dir), "llama.cpp", quant="f32").precision == "GGUF F32, 1 thread"
+    assert llamacpp._threads({}) >= 1 and llamacpp._threads({"NL2SQL_THREADS": " 3 "}) == 3
+    for bad in ("0", "two", "-1", "1.5"):
+        with pytest.raises(ValueError, match="NL2SQL_THREADS must be a whole number"):
+            llamacpp._threads({"NL2SQL_THREADS": bad})
+
+
 def test_llamacpp_stops_at_the_statement_end(tiny_model_dir, cache, monkeypatch):
     fast = open_backend(str(tiny_model_dir), "llama.cpp", quant="f32")
     script = fast.tokenizer("SELECT name FROM employees; SELECT 1;", add_special_tokens=False)["input_ids"]

@@ -35,7 +35,15 @@ _LLAMA = threading.Lock()  # every llama.cpp call that touches a model or a cont
 DEFAULT_N_CTX = 8192  # SmolLM2's context; the KV cache costs ~23 KB per token in f16
 
 
-def _threads() -> int:
+def _threads(env=None) -> int:
+    """NL2SQL_THREADS when set, else the CPUs this process may run on. llama.cpp's threads wait for each other
+    at every step: where another process holds a core, fewer threads than cores can be much faster."""
+    env = os.environ if env is None else env
+    if env.get("NL2SQL_THREADS"):
+        value = env["NL2SQL_THREADS"].strip()
+        if not value.isdigit() or int(value) < 1:
+            raise ValueError(f"NL2SQL_THREADS must be a whole number of threads, 1 or more, got {value!r}")
+        return int(value)
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:
@@ -122,7 +130,7 @@ class LlamaCppBackend(Backend):
             llm = llama_cpp.Llama(model_path=str(gguf), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
                                   verbose=False)
         tok = tokenizer_at(str(tok_dir))
-        return cls(name, spec, tok, f"GGUF {quant.upper()}, {threads} threads", llm)
+        return cls(name, spec, tok, f"GGUF {quant.upper()}, {threads} thread{'s' * (threads != 1)}", llm)
 
     def stream(self, prompt: str, max_new_tokens: int = DEFAULT_MAX_NEW_TOKENS,
                sampling: Sampling | None = None, names: Names | None = None) -> Iterator[Generation]:
