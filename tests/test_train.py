@@ -94,15 +94,15 @@ def test_hardware_follows_detection(monkeypatch):
 
 def test_parse_applies_detected_precision(monkeypatch):
     monkeypatch.setattr(sft, "bf16_supported", lambda device: True)
-    _, args, _, _ = parse(["--config", str(CONFIGS / "cpu-smoke.yaml")])
+    _, args, *_ = parse(["--config", str(CONFIGS / "cpu-smoke.yaml")])
     assert args.bf16 is True and args.activation_checkpointing is False
-    _, args, _, _ = parse(["--config", str(CONFIGS / "cpu-smoke.yaml"), "--bf16", "false"])
+    _, args, *_ = parse(["--config", str(CONFIGS / "cpu-smoke.yaml"), "--bf16", "false"])
     assert args.bf16 is False
 
 
 def test_seed_recipe_resolves_up_to_the_download(monkeypatch):
     argv = ["--config", str(CONFIGS / "seed.yaml")]
-    data_args, sft_args, model_args, _ = parse(argv)
+    data_args, sft_args, model_args, *_ = parse(argv)
     assert model_args.model_name_or_path == "HuggingFaceTB/SmolLM2-135M"
     assert (sft_args.max_steps, sft_args.per_device_train_batch_size, sft_args.gradient_accumulation_steps) == (3000, 2, 8)
     assert (sft_args.learning_rate, sft_args.save_steps, sft_args.eval_steps) == (2e-5, 500, 500)
@@ -125,7 +125,7 @@ def test_seed_recipe_resolves_up_to_the_download(monkeypatch):
 
 @pytest.mark.parametrize("recipe", ["default.yaml", "lora.yaml", "cpu-smoke.yaml", "relay.yaml", "probe-keys.yaml"])
 def test_recipes_parse(recipe):
-    data_args, sft_args, model_args, _ = parse(["--config", str(CONFIGS / recipe)])
+    data_args, sft_args, model_args, *_ = parse(["--config", str(CONFIGS / recipe)])
     assert model_args.model_name_or_path == "packaged" and data_args.schema_in_prompt
     assert len(data_args.data_sources) == len(data_args.data_weights)
     assert model_args.use_peft == (recipe in ("lora.yaml", "relay.yaml", "probe-keys.yaml"))
@@ -135,9 +135,9 @@ def test_a_recipe_setting_beats_the_detected_one(monkeypatch, tmp_path):
     monkeypatch.setattr(sft, "bf16_supported", lambda device: True)
     recipe = tmp_path / "r.yaml"
     recipe.write_text((CONFIGS / "cpu-smoke.yaml").read_text() + "bf16: false\nactivation_checkpointing: true\n")
-    _, args, _, _ = parse(["--config", str(recipe)])
+    _, args, *_ = parse(["--config", str(recipe)])
     assert args.bf16 is False and args.activation_checkpointing is True and args.use_cpu is True
-    _, args, _, _ = parse(["--config", str(recipe), "--bf16", "true"])
+    _, args, *_ = parse(["--config", str(recipe), "--bf16", "true"])
     assert args.bf16 is True  # the command line beats the recipe
 
 
@@ -266,3 +266,36 @@ def test_training_prompts_show_keys_as_serving_does():
     rng = random.Random(0)
     sft.sft_example(row, None, sft.DataArguments(), rng)
     assert rng.random() == random.Random(0).random()  # default prompts draw nothing: earlier runs' data unchanged
+
+
+def test_a_full_fine_tune_of_the_merged_adapter_ships_every_change(tiny_model_dir, tmp_path):
+    """The capacity probes' path: an adapter merged into its base (training.merge), fine-tuned in full with the
+    linear layers only (--linear_only), then extracted against the original base (training.extract)."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from nl2sql.models import load
+    from training.extract import extract
+    from training.merge import main as merge_main
+    from training.relay import RelayError
+
+    run = tmp_path / "adapter"
+    get_peft_model(AutoModelForCausalLM.from_pretrained(tiny_model_dir),
+                   LoraConfig(r=4, target_modules="all-linear", init_lora_weights=False)).save_pretrained(run)
+    assert merge_main(["--adapter", str(run), "--out", str(tmp_path / "merged")]) == 0
+    assert merge_main(["--adapter", str(tiny_model_dir), "--out", str(tmp_path / "x")]) == 2  # not an adapter
+    merged, adapter = load(str(tmp_path / "merged"), dtype="float32"), load(str(run), dtype="float32")
+    ids = torch.tensor([[1, 5, 9, 13]])
+    with torch.no_grad():
+        assert torch.allclose(merged.model(ids).logits, adapter.model(ids).logits, atol=1e-5)
+
+    with pytest.raises(RelayError, match="--use_peft false"):
+        main(_argv(tmp_path / "merged", tmp_path / "bad", "--use_peft", "true", "--linear_only", "true"))
+    out = tmp_path / "full"
+    assert main(_argv(tmp_path / "merged", out, "--linear_only", "true")) == 0
+    before = dict(merged.model.named_parameters())
+    after = dict(load(str(out), dtype="float32").model.named_parameters())
+    changed = {n for n, p in after.items() if not torch.equal(p, before[n])}
+    assert changed and all(n.rsplit(".", 2)[-2].endswith("_proj") for n in changed), changed  # no embedding, no norm
+    result = extract(str(out), str(tmp_path / "lora"), base=str(tiny_model_dir), rank=8)
+    assert result.dropped == {} and result.layers > 0  # the extraction carries every change

@@ -21,14 +21,15 @@ import sys
 import time
 from pathlib import Path
 
-from training.sft import (DataArguments, base_location, completion_only_loss, detect_hardware, hardware_label,
-                          load_mixture, model_card, plot_losses, to_dataset, write_config)
+from training.sft import (DataArguments, FullTuneArguments, base_location, completion_only_loss, detect_hardware, hardware_label,
+                          freeze_all_but_linear, load_mixture, model_card, plot_losses, to_dataset,
+                          write_config)
 from training.relay import (RelayArguments, RelayError, check_warm_start, launcher, recorder, resume_target,
                             rows_per_step, warm_started_model)
 
 
 def parse(argv: list[str]):
-    """(DataArguments, SFTConfig, ModelConfig, RelayArguments): the detected hardware's settings
+    """(DataArguments, SFTConfig, ModelConfig, RelayArguments, FullTuneArguments): the detected hardware's settings
     (training.sft.Hardware) are the parser's defaults, the recipe's values replace them and the command
     line replaces both; SFTConfig then validates the result."""
     from dataclasses import asdict
@@ -36,7 +37,7 @@ def parse(argv: list[str]):
     import torch
     from trl import ModelConfig, SFTConfig, TrlParser
 
-    parser = TrlParser((DataArguments, SFTConfig, ModelConfig, RelayArguments))
+    parser = TrlParser((DataArguments, SFTConfig, ModelConfig, RelayArguments, FullTuneArguments))
     parser.set_defaults_with_config(**asdict(detect_hardware(torch.cuda.is_available())))
     return parser.parse_args_and_config(argv)
 
@@ -133,15 +134,19 @@ def trainer_class():
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    data_args, sft_args, model_args, relay_args = parse(argv)
+    data_args, sft_args, model_args, relay_args, full_args = parse(argv)
     sft_args.prediction_loss_only = True  # evaluation needs the loss only
     resume = resume_target(sft_args.resume_from_checkpoint, sft_args.output_dir)
     if relay_args.warm_start:
         check_warm_start(relay_args.warm_start, model_args)
     if relay_args.keep_copy and not model_args.use_peft:
         raise RelayError("--keep_copy keeps a LoRA adapter: it needs --use_peft true")
+    if full_args.linear_only and model_args.use_peft:
+        raise RelayError("--linear_only is for full fine-tunes: add --use_peft false")
 
     model, tokenizer = build_model(model_args, sft_args)
+    if full_args.linear_only:
+        freeze_all_but_linear(model)
     if relay_args.warm_start:
         model = warm_started_model(model, relay_args.warm_start)
     train_rows, eval_rows = load_mixture(data_args, sft_args.seed)
@@ -154,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         train_ds, collator = packed_data(train_ds, tokenizer, sft_args)
     Path(sft_args.output_dir).mkdir(parents=True, exist_ok=True)
     if sft_args.process_index == 0:
-        write_config(Path(sft_args.output_dir), data_args, sft_args, model_args, relay_args)
+        write_config(Path(sft_args.output_dir), data_args, sft_args, model_args, relay_args, full_args)
     processes, hardware = sft_args.world_size, hardware_label(sft_args.world_size, sft_args.use_cpu)
     relay = recorder(sft_args.output_dir, argv, rows_per_step(sft_args.per_device_train_batch_size,
                      sft_args.gradient_accumulation_steps, processes), hardware, relay_args.warm_start,
@@ -170,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
             "eval_rows": len(eval_ds) if eval_ds is not None else 0, "batch": sft_args.per_device_train_batch_size,
             "grad_accum": sft_args.gradient_accumulation_steps, "lr": sft_args.learning_rate, "bf16": sft_args.bf16,
             "processes": processes, "minutes": (time.perf_counter() - start) / 60, "hardware": hardware}
-    finalize(trainer, data_args, sft_args, model_args, relay_args, info=info)
+    finalize(trainer, data_args, sft_args, model_args, relay_args, full_args, info=info)
     if trainer.is_world_process_zero():
         print(f"saved to {sft_args.output_dir} ({info['steps']} steps, {info['minutes']:.1f} min)", file=sys.stderr)
     return 0
