@@ -34,6 +34,29 @@ class Extraction:
     dropped: dict[str, float] = field(default_factory=dict)  # other changed parameters -> |delta| / |base|
 
 
+@dataclass
+class FullTuneArguments:
+    """Full fine-tunes (use_peft false)."""
+
+    linear_only: bool = field(default=False, metadata={
+        "help": "train only the linear layers a LoRA adapter targets (training.extract.TARGETS): embeddings and "
+                "norms stay as they are, so an extraction (python -m training.extract) can ship every change"})
+
+
+def is_target_weight(name: str) -> bool:
+    """Whether parameter `name` is the weight of a linear layer an adapter here targets (TARGETS)."""
+    return name.endswith(".weight") and name.rsplit(".", 2)[-2] in TARGETS
+
+
+def freeze_all_but_linear(model) -> int:
+    """Leave only the weights of the target linear layers trainable; returns how many parameters still train."""
+    trainable = 0
+    for name, param in model.named_parameters():
+        param.requires_grad = is_target_weight(name)
+        trainable += param.numel() if param.requires_grad else 0
+    return trainable
+
+
 def rank_for_budget(shapes: list[tuple[int, int]], max_mb: float = MAX_MB) -> int:
     """The largest rank whose A and B matrices for linear layers of `shapes` (out, in) fit `max_mb` in fp16."""
     per_rank = sum(out + inp for out, inp in shapes) * BYTES_PER_WEIGHT
@@ -63,9 +86,8 @@ def _deltas(base_model, tuned_model) -> tuple[dict, dict[str, float]]:
         if name not in tuned or tuned[name].shape != w.shape:
             raise ValueError(f"the fine-tuned model does not match the base at {name}")
         delta = tuned[name].detach().float() - w.detach().float()
-        layer = name.rsplit(".", 1)[0]
-        if name.endswith(".weight") and layer.rsplit(".", 1)[-1] in TARGETS:
-            linear[layer] = delta
+        if is_target_weight(name):
+            linear[name.rsplit(".", 1)[0]] = delta
         elif float(delta.abs().max()) > 0:
             dropped[name] = round(float(delta.norm() / w.detach().float().norm().clamp_min(1e-12)), 6)
     return linear, dropped

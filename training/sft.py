@@ -64,26 +64,6 @@ class DataArguments:
                 "processes too: each reads whole micro-batches)"})
 
 
-@dataclass
-class FullTuneArguments:
-    """Full fine-tunes (use_peft false)."""
-
-    linear_only: bool = field(default=False, metadata={
-        "help": "train only the linear layers a LoRA adapter targets (training.extract.TARGETS): embeddings and "
-                "norms stay as they are, so an extraction (python -m training.extract) can ship every change"})
-
-
-def freeze_all_but_linear(model) -> int:
-    """Leave only the weights of the target linear layers trainable; returns how many parameters still train."""
-    from training.extract import TARGETS
-
-    trainable = 0
-    for name, param in model.named_parameters():
-        layer = name.rsplit(".", 1)[0]
-        param.requires_grad = name.endswith(".weight") and layer.rsplit(".", 1)[-1] in TARGETS
-        trainable += param.numel() if param.requires_grad else 0
-    return trainable
-
 def used_tables(sql: str) -> set[str]:
     try:
         return {t.name.lower() for t in sqlglot.parse_one(sql, read="sqlite").find_all(exp.Table)}

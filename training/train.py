@@ -21,9 +21,9 @@ import sys
 import time
 from pathlib import Path
 
-from training.sft import (DataArguments, FullTuneArguments, base_location, completion_only_loss, detect_hardware, hardware_label,
-                          freeze_all_but_linear, load_mixture, model_card, plot_losses, to_dataset,
-                          write_config)
+from training.extract import FullTuneArguments, freeze_all_but_linear
+from training.sft import (DataArguments, base_location, completion_only_loss, detect_hardware, hardware_label,
+                          load_mixture, model_card, plot_losses, to_dataset, write_config)
 from training.relay import (RelayArguments, RelayError, check_warm_start, launcher, recorder, resume_target,
                             rows_per_step, warm_started_model)
 
