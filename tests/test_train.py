@@ -268,7 +268,7 @@ def test_training_prompts_show_keys_as_serving_does():
     assert rng.random() == random.Random(0).random()  # default prompts draw nothing: earlier runs' data unchanged
 
 
-def test_a_full_fine_tune_of_the_merged_adapter_ships_every_change(tiny_model_dir, tmp_path):
+def test_a_full_fine_tune_of_the_merged_adapter_ships_every_change(tiny_model_dir, tmp_path, capsys):
     """The capacity probes' path: an adapter merged into its base (training.merge), fine-tuned in full with the
     linear layers only (--linear_only), then extracted against the original base (training.extract)."""
     from peft import LoraConfig, get_peft_model
@@ -297,5 +297,7 @@ def test_a_full_fine_tune_of_the_merged_adapter_ships_every_change(tiny_model_di
     after = dict(load(str(out), dtype="float32").model.named_parameters())
     changed = {n for n, p in after.items() if not torch.equal(p, before[n])}
     assert changed and all(n.rsplit(".", 2)[-2].endswith("_proj") for n in changed), changed  # no embedding, no norm
+    linear = sum(p.numel() for n, p in before.items() if n.endswith("_proj.weight"))
+    assert f"--linear_only: {linear:,} parameters train" in capsys.readouterr().err
     result = extract(str(out), str(tmp_path / "lora"), base=str(tiny_model_dir), rank=8)
     assert result.dropped == {} and result.layers > 0  # the extraction carries every change

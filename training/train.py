@@ -146,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
 
     model, tokenizer = build_model(model_args, sft_args)
     if full_args.linear_only:
-        freeze_all_but_linear(model)
+        trainable = freeze_all_but_linear(model)
+        print(f"--linear_only: {trainable:,} parameters train (the target linear layers' weights)", file=sys.stderr)
     if relay_args.warm_start:
         model = warm_started_model(model, relay_args.warm_start)
     train_rows, eval_rows = load_mixture(data_args, sft_args.seed)
