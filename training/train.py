@@ -22,8 +22,9 @@ import time
 from pathlib import Path
 
 from training.extract import FullTuneArguments, freeze_all_but_linear
+from training.artifacts import model_card, plot_losses, write_config
 from training.sft import (DataArguments, base_location, completion_only_loss, detect_hardware, hardware_label,
-                          load_mixture, model_card, plot_losses, to_dataset, write_config)
+                          load_mixture, to_dataset)
 from training.relay import (RelayArguments, RelayError, check_warm_start, launcher, recorder, resume_target,
                             rows_per_step, warm_started_model)
 
